@@ -1,0 +1,302 @@
+"""The public transforms: grad, value_and_grad, vjp, jacobian.
+
+Options are checked when a transform is made; the source transform runs once per
+function and ``wrt`` on first use; Numba compiles per argument types on first call.
+"""
+import functools
+import inspect
+import numbers
+
+import numpy as np
+
+from .program import program
+
+MODES = ("auto", "source", "tape")
+
+
+def _check_mode(mode):
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "tape":
+        raise ValueError("mode='tape' is not available in this version of srcdiff: the runtime "
+                         "tape is not built yet; use mode='source' (or the default 'auto')")
+
+
+def _params(fun):
+    try:
+        sig = inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None, []
+    return sig, list(sig.parameters)
+
+
+def _wrt_indices(fun, wrt):
+    """``wrt`` (index, name, or a tuple of them) as a tuple of parameter indices."""
+    _, names = _params(fun)
+    items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
+    if not items:
+        raise ValueError("wrt is empty: name at least one parameter to differentiate")
+    indices = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in names:
+                raise ValueError(f"wrt={item!r}: {_name(fun)} has no parameter {item!r} "
+                                 f"(its parameters: {', '.join(names)})")
+            indices.append(names.index(item))
+        elif isinstance(item, numbers.Integral) and not isinstance(item, bool):
+            if names and not -len(names) <= item < len(names):
+                raise ValueError(f"wrt={item}: {_name(fun)} takes {len(names)} parameter(s) "
+                                 f"({', '.join(names)})")
+            indices.append(item % len(names) if names else item)
+        else:
+            raise TypeError(f"wrt entries must be parameter indices or names, got {item!r}")
+    if len(set(indices)) != len(indices):
+        raise ValueError(f"wrt={wrt!r} names a parameter twice")
+    return tuple(indices)
+
+
+def _name(fun):
+    return getattr(fun, "__name__", repr(fun))
+
+
+def _bind(fun, args, kwargs):
+    sig, _ = _params(fun)
+    if sig is None:
+        return list(args), []
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return list(bound.arguments.values()), list(bound.arguments)
+
+
+def _check_differentiable(value, name, index, what="grad"):
+    """Raise a TypeError saying what to do if ``value`` cannot be differentiated."""
+    if isinstance(value, (list, tuple)):
+        raise TypeError(f"{what}: argument {name!r} (position {index}) is a {type(value).__name__}; "
+                        "pass a NumPy array (np.asarray(...)) or a float")
+    dtype = np.result_type(value) if isinstance(value, (np.ndarray, np.generic, numbers.Number)) else None
+    if dtype is None:
+        raise TypeError(f"{what}: argument {name!r} (position {index}) is a {type(value).__name__}; "
+                        "srcdiff differentiates floats and float arrays")
+    if dtype.kind == "c":
+        raise TypeError(f"{what}: argument {name!r} (position {index}) is complex; srcdiff "
+                        "differentiates real floating-point values only")
+    if dtype.kind != "f":
+        raise TypeError(f"{what} requires floating-point inputs, but argument {name!r} "
+                        f"(position {index}) has dtype {dtype}: pass {name}.astype(float) "
+                        "(or a float such as 3.0), or leave it out of wrt")
+
+
+def _like(grad, value, inputs):
+    """A cotangent shaped, typed and owned like the argument ``value``."""
+    if isinstance(value, np.ndarray):
+        g = np.asarray(grad, dtype=value.dtype)
+        if g.shape != value.shape:
+            raise AssertionError(f"srcdiff internal error: cotangent of shape {g.shape} for an "
+                                 f"argument of shape {value.shape}; please report this")
+        if not g.flags.writeable or any(isinstance(a, np.ndarray) and np.may_share_memory(g, a)
+                                        for a in inputs):
+            g = g.copy()
+        return g
+    if np.ndim(grad) != 0:
+        raise AssertionError(f"srcdiff internal error: cotangent of shape {np.shape(grad)} "
+                             "for a scalar argument; please report this")
+    if isinstance(value, np.generic):
+        return value.dtype.type(grad)
+    return float(grad)
+
+
+class _Transformed:
+    """What grad and value_and_grad return: the gradient function and its inspectable stages."""
+
+    def __init__(self, fun, wrt, mode, jit, with_value):
+        _check_mode(mode)
+        if not callable(fun):
+            raise TypeError(f"grad expects a function, got {type(fun).__name__}")
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self._wrt = wrt
+        self._indices = _wrt_indices(fun, wrt)
+        self._jit = jit
+        self._requested_mode = mode
+        self._with_value = with_value
+        self.fallback_reason = None
+
+    # -- the stages, for people reading what was built --------------------------
+    @property
+    def _program(self):
+        return program(self.fun, self._indices, self._jit)
+
+    @property
+    def source(self):
+        """The generated module: primal, forward, backward and grad, as Python source."""
+        return self._program.source
+
+    @property
+    def ir(self):
+        """The function's IR, one operation a line with its source line."""
+        return self._program.ir
+
+    @property
+    def adjoint_ir(self):
+        """The adjoint IR: which rule sends which cotangent where."""
+        return self._program.adjoint_ir
+
+    @property
+    def mode(self):
+        """How the gradient is computed: "source" (the generated adjoint)."""
+        self._program
+        return "source"
+
+    @property
+    def jitted(self):
+        """True once Numba has compiled and run the generated code."""
+        return self._program.compiled.jitted
+
+    @property
+    def jit_reason(self):
+        """Why the generated code runs as Python (None while compiled, or before a call)."""
+        return self._program.compiled.jit_reason
+
+    # -- calling -------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        values, names = _bind(self.fun, args, kwargs)
+        what = "value_and_grad" if self._with_value else "grad"
+        for i in self._indices:
+            _check_differentiable(values[i], names[i] if names else str(i), i, what)
+        out, grads = self._program.grad(values, 1.0)
+        if np.ndim(out) != 0:
+            raise TypeError(f"{what} requires a scalar output, but {_name(self.fun)} returned an "
+                            f"array of shape {np.shape(out)}: use srcdiff.vjp for a "
+                            "vector-Jacobian product, srcdiff.jacobian for the full matrix, or "
+                            "reduce the output to a scalar (e.g. .sum())")
+        grads = tuple(_like(g, values[i], values) for g, i in zip(grads, self._indices, strict=True))
+        result = grads if isinstance(self._wrt, (tuple, list)) else grads[0]
+        return (out, result) if self._with_value else result
+
+    def __repr__(self):
+        return f"<srcdiff.{'value_and_grad' if self._with_value else 'grad'} of {_name(self.fun)}>"
+
+
+def grad(fun=None, *, wrt=0, mode="auto", jit=True):
+    """The gradient of a scalar-valued NumPy function, from a generated, compiled adjoint.
+
+    ``wrt`` is a parameter index, a parameter name, or a tuple of them (then a tuple
+    of gradients is returned).  Each gradient has its argument's shape and dtype
+    (a Python float for a float argument).  Usable as ``@grad``, ``@grad(wrt=...)``
+    and ``grad(f, wrt=...)``.  The result carries ``.source`` (the generated code),
+    ``.ir``, ``.adjoint_ir``, ``.mode``, ``.jitted``, ``.jit_reason``,
+    ``.fallback_reason`` and ``.fun``.
+
+    >>> import numpy as np, srcdiff
+    >>> @srcdiff.grad
+    ... def loss(x):
+    ...     y = x + 2
+    ...     return (y * y * 3).mean()
+    >>> loss(np.ones((2, 2)))
+    array([[4.5, 4.5],
+           [4.5, 4.5]])
+    """
+    if fun is None:
+        return lambda f: _Transformed(f, wrt, mode, jit, with_value=False)
+    return _Transformed(fun, wrt, mode, jit, with_value=False)
+
+
+def value_and_grad(fun=None, *, wrt=0, mode="auto", jit=True):
+    """Like ``grad``, returning ``(value, gradient)`` from one pass.
+
+    >>> import numpy as np, srcdiff
+    >>> def f(x):
+    ...     return np.sum(x * x)
+    >>> srcdiff.value_and_grad(f)(np.array([1.0, 2.0]))
+    (5.0, array([2., 4.]))
+    """
+    if fun is None:
+        return lambda f: _Transformed(f, wrt, mode, jit, with_value=True)
+    return _Transformed(fun, wrt, mode, jit, with_value=True)
+
+
+def _float_positions(fun, values, what):
+    positions = []
+    for i, value in enumerate(values):
+        if isinstance(value, (bool, np.bool_)):
+            continue
+        kind = np.result_type(value).kind if isinstance(
+            value, (np.ndarray, np.generic, numbers.Number)) else None
+        if kind == "f":
+            positions.append(i)
+        elif kind not in ("i", "u", "b"):
+            _check_differentiable(value, str(i), i, what)
+    if not positions:
+        raise TypeError(f"{what}: {_name(fun)} has no floating-point argument to differentiate")
+    return tuple(positions)
+
+
+def vjp(fun, *args, mode="auto", jit=True):
+    """``(value, pullback)``: ``pullback(v)`` is the vector-Jacobian product at ``args``.
+
+    ``pullback(v)`` returns one cotangent per positional argument (``None`` for
+    integer and boolean ones), as ``jax.vjp`` does; it is PyTorch's ``y.backward(v)``.
+    The forward pass runs once; each ``pullback`` call runs only the adjoint.
+
+    >>> import numpy as np, srcdiff
+    >>> def f(x):
+    ...     return x * 2
+    >>> y, pullback = srcdiff.vjp(f, np.array([1.0, 2.0]))
+    >>> pullback(np.array([1.0, 10.0]))
+    (array([ 2., 20.]),)
+    """
+    _check_mode(mode)
+    values = list(args)
+    wrt = _float_positions(fun, values, "vjp")
+    prog = program(fun, wrt, jit)
+    out, saved = prog.forward(values)
+    out_shape = np.shape(out)
+
+    def pullback(v):
+        if np.shape(v) != out_shape:
+            raise ValueError(f"pullback: cotangent of shape {np.shape(v)} does not match the "
+                             f"output's shape {out_shape}")
+        grads = prog.backward(saved, v if np.ndim(v) else float(v))
+        by_position = dict(zip(wrt, grads, strict=True))
+        inputs = values + [v]
+        return tuple(_like(by_position[i], values[i], inputs) if i in by_position else None
+                     for i in range(len(values)))
+
+    return out, pullback
+
+
+def jacobian(fun, wrt=0, *, mode="auto", jit=True):
+    """A function computing the Jacobian, of shape ``out.shape + arg.shape``, row by row.
+
+    The forward pass runs once, then one adjoint pass per output element.
+
+    >>> import numpy as np, srcdiff
+    >>> def f(a):
+    ...     return a * a
+    >>> srcdiff.jacobian(f)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    _check_mode(mode)
+    indices = _wrt_indices(fun, wrt)
+
+    @functools.wraps(fun)
+    def jac(*args, **kwargs):
+        values, names = _bind(fun, args, kwargs)
+        for i in indices:
+            _check_differentiable(values[i], names[i] if names else str(i), i, "jacobian")
+        prog = program(fun, indices, jit)
+        out, saved = prog.forward(values)
+        out_shape = np.shape(out)
+        rows = [[] for _ in indices]
+        for position in np.ndindex(out_shape):
+            seed = np.zeros(out_shape)
+            seed[position] = 1.0
+            grads = prog.backward(saved, seed if out_shape else 1.0)
+            for k, g in enumerate(grads):
+                rows[k].append(np.asarray(g, dtype=float))
+        jacs = tuple(np.stack(r).reshape(out_shape + np.shape(values[i]))
+                     for r, i in zip(rows, indices, strict=True))
+        return jacs if isinstance(wrt, (tuple, list)) else jacs[0]
+
+    return jac

@@ -1,0 +1,60 @@
+"""Numba compilation of a generated module, with the same source in Python as the fallback.
+
+Numba compiles lazily, per argument types, at the first call.  If it cannot type
+the code, srcdiff records why (``jit_reason``) and runs the module as Python from
+then on: a missing compiled path costs speed, never a crash or a wrong number.
+"""
+import warnings
+
+from .cache import import_path, write_module
+
+
+class Compiled:
+    """The functions of one generated module, called compiled when possible."""
+
+    def __init__(self, text, stem, names, jit=True):
+        self.path = write_module(text, stem)
+        module_name = self.path.stem
+        self.python = import_path(self.path, module_name)
+        self.names = list(names)
+        self.jitted = False
+        self.jit_reason = None if jit else "jit=False was asked for"
+        self._dispatchers = None
+        if jit:
+            self._dispatchers = self._njit(module_name)
+
+    def _njit(self, module_name):
+        try:
+            import numba
+        except ImportError as exc:   # pragma: no cover - numba is a dependency
+            self.jit_reason = f"numba is not importable: {exc}"
+            return None
+        from . import numba_runtime  # noqa: F401  (registers the helpers' nopython versions)
+        # a second copy of the module, whose functions call each other compiled
+        module = import_path(self.path, module_name + "_jit")
+        dispatchers = {}
+        for name in self.names:
+            dispatchers[name] = numba.njit(cache=True)(getattr(module, name))
+            setattr(module, name, dispatchers[name])
+        return dispatchers
+
+    def __call__(self, name, *args):
+        if self._dispatchers is not None:
+            from numba.core.errors import NumbaError, NumbaPerformanceWarning, NumbaWarning
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NumbaPerformanceWarning)
+                    warnings.simplefilter("ignore", NumbaWarning)
+                    result = self._dispatchers[name](*args)
+                self.jitted = True
+                return result
+            except NumbaError as exc:
+                self._dispatchers = None
+                self.jitted = False
+                self.jit_reason = _first_lines(str(exc))
+        return getattr(self.python, name)(*args)
+
+
+def _first_lines(message, n=12):
+    lines = [line for line in message.splitlines() if line.strip()]
+    return "\n".join(lines[:n])

@@ -1,0 +1,229 @@
+"""Nopython implementations of ``srcdiff.runtime``'s helpers, chosen by argument type.
+
+Importing this module registers them with Numba.  Each returns ``None`` (Numba then
+reports a typing error and srcdiff runs the generated code in Python) for argument
+kinds it does not cover; it never computes something different from the Python helper.
+"""
+import numpy as np
+from numba import types
+from numba.extending import overload, register_jitable
+
+from .. import runtime
+
+_SCALARS = (types.Number, types.Boolean)
+
+
+def _is_array(t):
+    return isinstance(t, types.Array)
+
+
+def _is_none(t):
+    return t is None or isinstance(t, (types.NoneType, types.Omitted))
+
+
+def _is_basic_index(t):
+    """Integers and slices, alone or in a tuple: indexing that never repeats an element."""
+    parts = t.types if isinstance(t, types.BaseTuple) else (t,)
+    return all(isinstance(p, (types.Integer, types.SliceType)) for p in parts)
+
+
+@register_jitable
+def _sum_to(g, like):
+    """Sum array ``g`` into a new array of ``like``'s shape (broadcasting reversed)."""
+    out = np.zeros(like.shape, dtype=np.float64)
+    flat = out.reshape(-1)
+    extra = g.ndim - out.ndim
+    for idx in np.ndindex(g.shape):
+        offset = 0
+        for k in range(out.ndim):
+            n = out.shape[k]
+            if n != 1:
+                offset = offset * n + idx[extra + k]
+        flat[offset] += g[idx]
+    return out
+
+
+@overload(runtime.unbroadcast)
+def _unbroadcast(g, like):
+    if not _is_array(like):
+        if _is_array(g):
+            return lambda g, like: np.sum(g)
+        return lambda g, like: g
+    if not _is_array(g) or g.ndim < like.ndim:
+        return None
+    if g.ndim != like.ndim or g.dtype != types.float64:
+        return lambda g, like: _sum_to(g, like)
+
+    def impl(g, like):
+        if g.shape == like.shape:
+            return g
+        return _sum_to(g, like)
+    return impl
+
+
+@overload(runtime.zeros_like)
+def _zeros_like(x):
+    if _is_array(x):
+        return lambda x: np.zeros(x.shape)
+    if isinstance(x, _SCALARS):
+        return lambda x: 0.0
+    return None
+
+
+@overload(runtime.expand_reduced)
+def _expand_reduced(g, x, axis, keepdims):
+    if not _is_array(x):
+        return lambda g, x, axis, keepdims: g
+    if not _is_array(g) or g.ndim == x.ndim:
+        return lambda g, x, axis, keepdims: np.zeros(x.shape) + g
+    if g.ndim == x.ndim - 1 and isinstance(axis, types.Integer):
+        def impl(g, x, axis, keepdims):
+            return np.zeros(x.shape) + np.expand_dims(g, axis % x.ndim)
+        return impl
+    return None
+
+
+@overload(runtime.reduced_count)
+def _reduced_count(x, ans):
+    if not _is_array(x):
+        return lambda x, ans: 1.0
+    if _is_array(ans):
+        return lambda x, ans: x.size / ans.size
+    return lambda x, ans: float(x.size)
+
+
+@overload(runtime.reduce_sum)
+def _reduce_sum(a, axis):
+    if _is_none(axis):
+        return lambda a, axis: np.sum(a)
+    if isinstance(axis, types.Integer):
+        return lambda a, axis: np.sum(a, axis=axis)
+    return None
+
+
+@overload(runtime.scatter_add)
+def _scatter_add(like, index, g):
+    if not _is_array(like):
+        return None
+    if _is_basic_index(index):
+        def basic(like, index, g):
+            out = np.zeros(like.shape)
+            out[index] += g
+            return out
+        return basic
+    if _is_array(index) and index.ndim == 1 and isinstance(index.dtype, types.Integer):
+        def gather(like, index, g):
+            out = np.zeros(like.shape)
+            for k in range(index.size):
+                out[index[k]] += g[k]
+            return out
+        return gather
+    return None
+
+
+@overload(runtime.reshape_like)
+def _reshape_like(g, like):
+    if _is_array(like):
+        return lambda g, like: np.ascontiguousarray(g).reshape(like.shape)
+    if _is_array(g):
+        return lambda g, like: np.sum(g)
+    return lambda g, like: g
+
+
+def _matmul_case(a, b):
+    nd = lambda t: t.ndim if _is_array(t) else 0  # noqa: E731
+    return nd(a), nd(b)
+
+
+@overload(runtime.matmul_lhs)
+def _matmul_lhs(g, a, b):
+    case = _matmul_case(a, b)
+    if case == (2, 2):
+        return lambda g, a, b: g @ b.T
+    if case == (2, 1):
+        return lambda g, a, b: np.outer(g, b)
+    if case == (1, 2):
+        return lambda g, a, b: b @ g
+    if case == (1, 1):
+        return lambda g, a, b: g * b
+    if 0 in case:
+        return lambda g, a, b: runtime.unbroadcast(g * b, a)
+    return None
+
+
+@overload(runtime.matmul_rhs)
+def _matmul_rhs(g, a, b):
+    case = _matmul_case(a, b)
+    if case == (2, 2):
+        return lambda g, a, b: a.T @ g
+    if case == (2, 1):
+        return lambda g, a, b: a.T @ g
+    if case == (1, 2):
+        return lambda g, a, b: np.outer(a, g)
+    if case == (1, 1):
+        return lambda g, a, b: g * a
+    if 0 in case:
+        return lambda g, a, b: runtime.unbroadcast(g * a, b)
+    return None
+
+
+@register_jitable
+def _prod_others_flat(x):
+    flat = np.ascontiguousarray(x).reshape(-1)
+    n = flat.size
+    left = np.ones(n)
+    right = np.ones(n)
+    for i in range(1, n):
+        left[i] = left[i - 1] * flat[i - 1]
+    for i in range(n - 2, -1, -1):
+        right[i] = right[i + 1] * flat[i + 1]
+    return (left * right).reshape(x.shape)
+
+
+@overload(runtime.prod_others)
+def _prod_others(x, axis):
+    if not _is_array(x):
+        return None
+    if _is_none(axis) or x.ndim == 1:
+        return lambda x, axis: _prod_others_flat(x)
+    return None
+
+
+@overload(runtime.cumsum_grad)
+def _cumsum_grad(g, x, axis):
+    if not _is_array(g) or not _is_array(x):
+        return None
+    if _is_none(axis) or x.ndim == 1:
+        def impl(g, x, axis):
+            flat = np.ascontiguousarray(g).reshape(-1)
+            return np.ascontiguousarray(np.cumsum(flat[::-1])[::-1]).reshape(x.shape)
+        return impl
+    return None
+
+
+@overload(runtime.transpose_grad)
+def _transpose_grad(g, axes):
+    if _is_none(axes):
+        return lambda g, axes: np.transpose(g)
+    return None
+
+
+@overload(runtime.concat_part)
+def _concat_part(g, arrays, axis, part):
+    if not isinstance(arrays, types.UniTuple):
+        return None
+
+    def impl(g, arrays, axis, part):
+        start = 0
+        for j in range(part):
+            start += arrays[j].shape[axis]
+        stop = start + arrays[part].shape[axis]
+        return np.moveaxis(np.moveaxis(g, axis, 0)[start:stop], 0, axis)
+    return impl
+
+
+@overload(runtime.stack_part)
+def _stack_part(g, axis, part):
+    if not _is_array(g):
+        return None
+    return lambda g, axis, part: np.moveaxis(g, axis, 0)[part]

@@ -1,0 +1,103 @@
+"""Derivative rules as templates: a rule's body, inlined with the caller's names.
+
+``def multiply(g, ans, x, y): return unbroadcast(g * y, x), unbroadcast(g * x, y)``
+becomes, for the statement ``z = a * b`` with only ``a`` active,
+``da = unbroadcast(dz * b, a)``.  Local names of the rule get fresh names; local
+statements that no selected output needs are left out.
+"""
+import ast
+import copy
+import functools
+import inspect
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import runtime
+
+ALLOWED_GLOBALS = {"np"} | set(runtime.__all__) | {"float", "abs"}
+
+
+@dataclass
+class Template:
+    params: list               # every parameter, g and ans included
+    locals: list               # (name, ast.expr) in order
+    outputs: list              # one ast.expr per differentiable parameter
+
+
+class TemplateError(Exception):
+    """A rule cannot be inlined: its body is not ``locals...; return outputs``."""
+
+
+@functools.lru_cache(maxsize=None)
+def template(rule_fn, n_outputs):
+    """Parse ``rule_fn`` into a Template (raises TemplateError if it is not inlinable)."""
+    where = f"rule {rule_fn.__module__}.{rule_fn.__name__}"
+    tree = ast.parse(textwrap.dedent(inspect.getsource(rule_fn)))
+    fn = tree.body[0]
+    params = [a.arg for a in fn.args.args + fn.args.kwonlyargs]
+    body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    local_defs = []
+    for stmt in body[:-1]:
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)):
+            raise TemplateError(f"{where}: only `name = expression` lines may precede the return")
+        local_defs.append((stmt.targets[0].id, stmt.value))
+    if not body or not isinstance(body[-1], ast.Return):
+        raise TemplateError(f"{where}: must end with a return")
+    value = body[-1].value
+    outputs = list(value.elts) if isinstance(value, ast.Tuple) and n_outputs > 1 else [value]
+    if len(outputs) != n_outputs:
+        raise TemplateError(f"{where}: returns {len(outputs)} values for {n_outputs} parameters")
+    known = set(params) | {name for name, _ in local_defs} | ALLOWED_GLOBALS
+    for node in (n for stmt in fn.body for n in ast.walk(stmt)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in known:
+            raise TemplateError(f"{where}: reads `{node.id}`; rules may read their parameters, "
+                                "their locals, np and srcdiff.runtime helpers")
+    return Template(params, local_defs, outputs)
+
+
+def _names(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, mapping):
+        self.mapping = mapping
+
+    def visit_Name(self, node):
+        if node.id in self.mapping:
+            return copy.deepcopy(self.mapping[node.id])
+        return node
+
+
+def expand(rule, bindings, selected, fresh):
+    """Inline ``rule`` for the outputs ``selected`` (indices into ``rule.wrt``).
+
+    ``bindings`` maps each rule parameter to an ``ast.expr``; ``fresh(base)`` names
+    the rule's locals.  Returns ``(statements, {index: ast.expr})``.
+    """
+    tpl = template(rule.fn, len(rule.wrt))
+    wanted = [tpl.outputs[k] for k in selected]
+    needed, frontier = set(), set().union(*(_names(e) for e in wanted))
+    local_names = {name for name, _ in tpl.locals}
+    for name, value in reversed(tpl.locals):
+        if name in frontier & local_names:
+            needed.add(name)
+            frontier |= _names(value)
+    mapping = {p: bindings[p] for p in tpl.params if p in bindings}
+    for p in tpl.params:
+        if p not in mapping:
+            default = inspect.signature(rule.fn).parameters[p].default
+            mapping[p] = ast.Constant(default.item() if isinstance(default, np.generic) else default)
+    statements = []
+    for name, value in tpl.locals:
+        if name in needed:
+            new = fresh(name)
+            statements.append(ast.Assign(targets=[ast.Name(new, ast.Store())],
+                                         value=_Substitute(mapping).visit(copy.deepcopy(value)),
+                                         lineno=0))
+            mapping[name] = ast.Name(new, ast.Load())
+    outputs = {k: _Substitute(mapping).visit(copy.deepcopy(tpl.outputs[k])) for k in selected}
+    return statements, outputs

@@ -1,0 +1,32 @@
+"""Errors srcdiff raises on purpose, each saying where and what to do."""
+
+
+class SrcdiffError(Exception):
+    """Base class of the errors srcdiff raises on purpose."""
+
+
+class UnsupportedError(SrcdiffError):
+    """The source transform cannot handle a construct.
+
+    Carries ``filename``, ``lineno``, ``col``, ``construct`` and ``hint``; the
+    message reads ``file:line:col: unsupported <construct> in <function>: <hint>``.
+    In ``mode="auto"`` this error is what makes srcdiff fall back on the tape.
+    """
+
+    def __init__(self, construct, *, filename="<unknown>", lineno=0, col=0,
+                 function="?", hint=""):
+        self.construct = construct
+        self.filename = filename
+        self.lineno = lineno
+        self.col = col
+        self.function = function
+        self.hint = hint
+        where = f"{filename}:{lineno}:{col}"
+        message = f"{where}: unsupported {construct} in {function}()"
+        if hint:
+            message += f": {hint}"
+        super().__init__(message)
+
+
+class SourceUnavailableError(UnsupportedError):
+    """The function's Python source cannot be read (builtins, exec, the REPL)."""

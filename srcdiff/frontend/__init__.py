@@ -1,0 +1,1 @@
+"""Stage 1: read a function's source, resolve its names, lower it to IR."""

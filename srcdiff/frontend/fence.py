@@ -1,0 +1,98 @@
+"""Reject what the source transform does not handle, up front, with line, column and a rewrite."""
+import gast
+
+from ..errors import UnsupportedError
+
+_CONTROL_FLOW = ("control flow is not handled by the source transform yet; "
+                 "for a branch on array values write np.where(cond, a, b)")
+_IN_PLACE = ("in-place writes into arrays are not handled yet; build the array from its parts "
+             "with np.stack / np.concatenate, or select with np.where")
+
+# node type -> (construct, hint)
+REJECTED = {
+    gast.If: ("`if` statement", _CONTROL_FLOW),
+    gast.IfExp: ("conditional expression `a if c else b`", _CONTROL_FLOW),
+    gast.For: ("`for` loop", _CONTROL_FLOW + "; vectorise the loop over whole arrays"),
+    gast.While: ("`while` loop", _CONTROL_FLOW),
+    gast.Break: ("`break`", _CONTROL_FLOW),
+    gast.Continue: ("`continue`", _CONTROL_FLOW),
+    gast.BoolOp: ("`and` / `or`", "use np.logical_and / np.logical_or, or np.where"),
+    gast.Try: ("try/except", "move error handling outside the differentiated function"),
+    gast.With: ("`with` block", "move it outside the differentiated function"),
+    gast.Raise: ("`raise`", "check inputs before calling the differentiated function"),
+    gast.Assert: ("`assert`", "check inputs before calling the differentiated function"),
+    gast.FunctionDef: ("nested function", "define it at module level"),
+    gast.Lambda: ("lambda inside the function", "define it at module level with def"),
+    gast.ClassDef: ("class definition", "define it at module level"),
+    gast.ListComp: ("list comprehension", "build the array with NumPy operations"),
+    gast.SetComp: ("set comprehension", "build the array with NumPy operations"),
+    gast.DictComp: ("dict comprehension", "use arrays instead of dicts"),
+    gast.GeneratorExp: ("generator expression", "build the array with NumPy operations"),
+    gast.Dict: ("dict", "use separate variables or arrays"),
+    gast.Set: ("set", "use arrays"),
+    gast.Yield: ("`yield`", "return an array instead of generating values"),
+    gast.YieldFrom: ("`yield from`", "return an array instead of generating values"),
+    gast.Await: ("`await`", "differentiate a synchronous function"),
+    gast.Global: ("`global` statement", "pass the value as an argument"),
+    gast.Nonlocal: ("`nonlocal` statement", "pass the value as an argument"),
+    gast.Delete: ("`del`", "leave the name alone; it is freed on return"),
+    gast.Starred: ("starred argument `*args`", "pass the arguments one by one"),
+    gast.NamedExpr: ("assignment expression `:=`", "assign on a line of its own"),
+    gast.JoinedStr: ("f-string", "format strings outside the differentiated function"),
+    gast.Import: ("import inside the function", "import at module level"),
+    gast.ImportFrom: ("import inside the function", "import at module level"),
+}
+
+
+class Fence:
+    """Walks a function once and raises on the first construct the transform refuses."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def error(self, node, construct, hint):
+        return UnsupportedError(
+            construct, filename=self.source.filename, lineno=self.source.file_line(node),
+            col=getattr(node, "col_offset", 0), function=self.source.fun.__name__, hint=hint)
+
+    def check(self):
+        fn = self.source.node
+        args = fn.args
+        if args.vararg or args.kwarg:
+            raise self.error(fn, "`*args` / `**kwargs` parameters",
+                             "list the parameters by name")
+        body = [s for s in fn.body if not _is_docstring(s)]
+        for k, stmt in enumerate(body):
+            if isinstance(stmt, gast.Return) and k != len(body) - 1:
+                raise self.error(stmt, "early `return`", "return once, at the end")
+        if not body or not isinstance(body[-1], gast.Return) or body[-1].value is None:
+            raise self.error(fn, "function without a final `return value`",
+                             "return the value to differentiate on the last line")
+        for stmt in body:
+            self._statement(stmt)
+            for node in gast.walk(stmt):
+                rejected = REJECTED.get(type(node))
+                if rejected:
+                    raise self.error(node, *rejected)
+
+    def _statement(self, stmt):
+        if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
+            for target in targets:
+                for node in gast.walk(target):
+                    if isinstance(node, (gast.Subscript, gast.Attribute)):
+                        raise self.error(node, "assignment into an array or attribute", _IN_PLACE)
+            if isinstance(stmt, gast.AnnAssign) and stmt.value is None:
+                raise self.error(stmt, "annotation without a value", "assign a value")
+        elif isinstance(stmt, gast.Expr):
+            raise self.error(stmt, "expression statement",
+                             "assign its value to a name or remove it; side effects "
+                             "inside a differentiated function are not kept")
+        elif not isinstance(stmt, (gast.Return, gast.Pass)):
+            rejected = REJECTED.get(type(stmt), (f"`{type(stmt).__name__}` statement", ""))
+            raise self.error(stmt, *rejected)
+
+
+def _is_docstring(stmt):
+    return (isinstance(stmt, gast.Expr) and isinstance(stmt.value, gast.Constant)
+            and isinstance(stmt.value.value, str))

@@ -1,0 +1,262 @@
+"""Lower a fenced gast function to IR: three-address form, one name per value.
+
+Names are resolved here, once, to the objects they stand for: ``xp.sin`` with
+``import numpy as xp`` becomes the primitive ``np.sin``.  The user's own global
+values (arrays, numbers) become extra parameters of the generated code, read
+afresh at every call; module constants (``np.pi``) are written in place.
+"""
+import types
+
+import gast
+import numpy as np
+
+from .. import rules
+from ..emit.naming import RESERVED, Namer
+from ..errors import UnsupportedError
+from ..ir.nodes import Apply, Const, Function, Loc, Opaque, Seq, Slice, Var
+from .fence import Fence, _is_docstring
+
+BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
+          gast.Div: np.true_divide, gast.Pow: np.power, gast.MatMult: np.matmul,
+          gast.Mod: np.mod, gast.FloorDiv: np.floor_divide}
+UNARYOPS = {gast.USub: np.negative, gast.UAdd: np.positive, gast.Not: np.logical_not}
+COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
+           gast.GtE: np.greater_equal, gast.Eq: np.equal, gast.NotEq: np.not_equal}
+_STACKING = {id(np.array), id(np.asarray)}
+
+
+class _Unresolved:
+    """A name chain that is not a plain object (a local's attribute, say)."""
+
+
+def _is_plain_value(value):
+    return isinstance(value, (bool, int, float, complex, str, type(None), np.number, np.ndarray))
+
+
+class Lowerer:
+    def __init__(self, source):
+        self.source = source
+        fn = source.node
+        user_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.namer = Namer(user_names)
+        self.body = []
+        self.versions = {}        # user's name -> current atom
+        self.free_values = {}     # extra parameter -> getter of the global value
+        self.free_names = {}      # user's global name -> extra parameter
+        args = fn.args
+        self.params = []
+        for a in args.posonlyargs + args.args + args.kwonlyargs:
+            name = self.namer.claim(a.id if a.id not in RESERVED else a.id + "_")
+            self.versions[a.id] = Var(name)
+            self.params.append(name)
+        self.fence = Fence(source)
+
+    # -- helpers -------------------------------------------------------------
+    def error(self, node, construct, hint=""):
+        return self.fence.error(node, construct, hint)
+
+    def loc(self, node):
+        return Loc(self.source.filename, self.source.file_line(node), self.source.line_text(node),
+                   self.source.fun.__name__)
+
+    def emit(self, prim, args, kwargs, node, target=None):
+        name = target or self.namer.temp()
+        self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node)))
+        return Var(name)
+
+    def define(self, user_name):
+        """A fresh IR name for a new value of the user's variable ``user_name``."""
+        return self.namer.claim(user_name if user_name not in RESERVED else user_name + "_")
+
+    # -- statements ----------------------------------------------------------
+    def lower(self):
+        self.fence.check()
+        fn = self.source.node
+        result, result_node = None, None
+        for stmt in fn.body:
+            if _is_docstring(stmt) or isinstance(stmt, gast.Pass):
+                continue
+            if isinstance(stmt, gast.Return):
+                result, result_node = self.expr(stmt.value, target=self.namer.fresh("out")), stmt
+            elif isinstance(stmt, gast.Assign):
+                for target in stmt.targets:
+                    self.assign(target, stmt.value)
+            elif isinstance(stmt, gast.AnnAssign):
+                self.assign(stmt.target, stmt.value)
+            elif isinstance(stmt, gast.AugAssign):
+                binop = gast.copy_location(gast.BinOp(
+                    left=gast.Name(id=stmt.target.id, ctx=gast.Load(), annotation=None,
+                                   type_comment=None),
+                    op=stmt.op, right=stmt.value), stmt)
+                self.assign(stmt.target, binop)
+        return Function(
+            name=self.source.fun.__name__.replace("<lambda>", "lambda_"), params=self.params,
+            body=self.body, result=result, result_loc=self.loc(result_node),
+            filename=self.source.filename, lineno=self.source.file_line(fn),
+            free_values=self.free_values, namer=self.namer)
+
+    def assign(self, target, value):
+        if isinstance(target, gast.Name):
+            if isinstance(value, (gast.Name, gast.Constant, gast.Tuple, gast.List)):
+                self.versions[target.id] = self.expr(value)     # an alias: no statement
+            else:
+                self.versions[target.id] = self.expr(value, target=self.define(target.id))
+            return
+        if isinstance(target, (gast.Tuple, gast.List)):
+            atom = self.expr(value)
+            if not isinstance(atom, Seq) or len(atom.items) != len(target.elts):
+                raise self.error(target, "unpacking of a value that is not a tuple of the same length",
+                                 "assign each name on its own line")
+            for elt, item in zip(target.elts, atom.items, strict=True):
+                if not isinstance(elt, gast.Name):
+                    raise self.error(elt, "nested unpacking target", "assign each name on its own line")
+                self.versions[elt.id] = item
+            return
+        raise self.error(target, f"assignment to {type(target).__name__}")
+
+    # -- expressions ---------------------------------------------------------
+    def expr(self, node, target=None):
+        if isinstance(node, gast.Constant):
+            return Const(node.value)
+        if isinstance(node, gast.Name):
+            return self.name(node)
+        if isinstance(node, (gast.Tuple, gast.List)):
+            kind = "list" if isinstance(node, gast.List) else "tuple"
+            return Seq(tuple(self.expr(e) for e in node.elts), kind)
+        if isinstance(node, gast.BinOp):
+            ufunc = BINOPS.get(type(node.op))
+            if ufunc is None:
+                raise self.error(node, f"operator {type(node.op).__name__}",
+                                 "bitwise operators have no derivative")
+            args = [self.expr(node.left), self.expr(node.right)]
+            return self.emit(rules.lookup(ufunc), args, {}, node, target)
+        if isinstance(node, gast.UnaryOp):
+            ufunc = UNARYOPS.get(type(node.op))
+            if ufunc is None:
+                raise self.error(node, f"operator {type(node.op).__name__}")
+            return self.emit(rules.lookup(ufunc), [self.expr(node.operand)], {}, node, target)
+        if isinstance(node, gast.Compare):
+            if len(node.ops) != 1 or type(node.ops[0]) not in COMPARE:
+                raise self.error(node, "chained or identity comparison",
+                                 "compare two values at a time with < <= > >= == !=")
+            args = [self.expr(node.left), self.expr(node.comparators[0])]
+            return self.emit(rules.lookup(COMPARE[type(node.ops[0])]), args, {}, node, target)
+        if isinstance(node, gast.Subscript):
+            base = self.expr(node.value)
+            return self.emit(rules.GETITEM, [base, self.index(node.slice)], {}, node, target)
+        if isinstance(node, gast.Attribute):
+            return self.attribute(node, target)
+        if isinstance(node, gast.Call):
+            return self.call(node, target)
+        raise self.error(node, f"expression {type(node).__name__}")
+
+    def index(self, node):
+        if isinstance(node, gast.Slice):
+            part = lambda n: Const(None) if n is None else self.expr(n)  # noqa: E731
+            return Slice(part(node.lower), part(node.upper), part(node.step))
+        if isinstance(node, gast.Tuple):
+            return Seq(tuple(self.index(e) for e in node.elts))
+        if isinstance(node, gast.Constant) and node.value is Ellipsis:
+            return Const(Ellipsis, source="...")
+        return self.expr(node)
+
+    def name(self, node):
+        if node.id in self.versions:
+            return self.versions[node.id]
+        value = self.resolve(node)
+        if callable(value) or isinstance(value, types.ModuleType):
+            raise self.error(node, f"use of `{node.id}` as a value",
+                             "functions and modules can be called, not passed around")
+        return self.free_value(node.id)
+
+    def free_value(self, user_name):
+        """The extra parameter that carries the user's global ``user_name``."""
+        if user_name not in self.free_names:
+            param = self.namer.claim(user_name if user_name not in RESERVED else user_name + "_")
+            self.free_names[user_name] = param
+            self.free_values[param] = self.source.lookup(user_name)[1]
+        return Var(self.free_names[user_name])
+
+    def resolve(self, node):
+        """The object a name or attribute chain rooted at a global stands for."""
+        if isinstance(node, gast.Name):
+            if node.id in self.versions:
+                return _Unresolved
+            found, getter = self.source.lookup(node.id)
+            if not found:
+                raise self.error(node, f"undefined name `{node.id}`")
+            return getter()
+        if isinstance(node, gast.Attribute):
+            base = self.resolve(node.value)
+            if not isinstance(base, types.ModuleType):
+                return _Unresolved          # an attribute or method of a value
+            try:
+                return getattr(base, node.attr)
+            except AttributeError:
+                raise self.error(node, f"attribute `{_dotted(node)}`",
+                                 f"module {base.__name__} has no attribute {node.attr!r}") from None
+        return _Unresolved
+
+    def attribute(self, node, target):
+        value = self.resolve(node)
+        if value is _Unresolved:
+            base = self.expr(node.value)
+            if node.attr in rules.ATTRIBUTE_FUNCTIONS:
+                prim = rules.lookup(rules.ATTRIBUTE_FUNCTIONS[node.attr])
+                return self.emit(prim, [base], {}, node, target)
+            if node.attr in rules.ATTRIBUTES:
+                return self.emit(rules.ATTRIBUTES[node.attr], [base], {}, node, target)
+            raise self.error(node, f"attribute `.{node.attr}` of an array",
+                             "use the NumPy function instead")
+        if _is_plain_value(value):
+            root, rest = _dotted(node).split(".", 1)
+            in_numpy = self.source.lookup(root)[1]() is np
+            return Const(value, source=f"np.{rest}" if in_numpy else None)
+        raise self.error(node, f"use of `{_dotted(node)}` as a value",
+                         "functions and modules can be called, not passed around")
+
+    def call(self, node, target):
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.error(node, "`**kwargs` in a call", "pass keyword arguments by name")
+        args = [self.expr(a) for a in node.args]
+        kwargs = {kw.arg: self.expr(kw.value) for kw in node.keywords}
+        func = node.func
+        obj = self.resolve(func)
+        if obj is _Unresolved:
+            if not isinstance(func, gast.Attribute):
+                raise self.error(node, f"call of the local value `{_dotted(func)}`",
+                                 "call functions by their global name")
+            method = func.attr
+            if method not in rules.METHODS:
+                raise self.error(node, f"method `.{method}()`",
+                                 "call the NumPy function instead, e.g. np.f(x)")
+            if method in rules.VARARG_METHODS and len(args) > 1:
+                args = [Seq(tuple(args))]
+            args = [self.expr(func.value)] + args
+            obj = rules.METHODS[method]
+        prim = rules.lookup(obj)
+        if prim is not None and id(obj) in _STACKING and args and not isinstance(args[0], Seq):
+            prim = rules.lookup(np.copy if obj is np.array else np.asarray)
+        if prim is None:
+            if isinstance(obj, types.FunctionType):
+                raise self.error(node, f"call to your function `{obj.__name__}`",
+                                 "calls to user functions are not transformed yet; "
+                                 "inline its body, or register a rule with @srcdiff.rule")
+            name = self.namer.fresh(_dotted(func).replace(".", "_"))
+            self.free_values[name] = (lambda o: lambda: o)(obj)
+            prim = Opaque(name=name, obj=obj)
+        return self.emit(prim, args, kwargs, node, target)
+
+
+def _dotted(node):
+    if isinstance(node, gast.Name):
+        return node.id
+    if isinstance(node, gast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return type(node).__name__
+
+
+def lower(source):
+    """The IR ``Function`` of a parsed source (raises UnsupportedError up front)."""
+    return Lowerer(source).lower()

@@ -1,0 +1,1 @@
+"""Stage 1's output: the IR, its analyses and its printer."""

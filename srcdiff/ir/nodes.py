@@ -1,0 +1,86 @@
+"""The IR: a function in three-address form, each statement tied to its source line.
+
+Atoms are the operands: a variable, a constant, a sequence or slice of atoms.
+A statement assigns one primitive applied to atoms to a fresh variable (names are
+assigned once: reassigned user names get versions, ``y``, ``y_1``, ...).
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True)
+class Const:
+    value: object
+    source: str = None     # how to write it when repr() would not do ("np.pi")
+
+
+@dataclass(frozen=True)
+class Seq:
+    items: tuple
+    kind: str = "tuple"    # "tuple" or "list", written back as the user wrote it
+
+
+@dataclass(frozen=True)
+class Slice:
+    lower: object
+    upper: object
+    step: object
+
+
+def atom_vars(atom):
+    """The variable names an atom reads."""
+    if isinstance(atom, Var):
+        return [atom.name]
+    if isinstance(atom, Seq):
+        return [n for item in atom.items for n in atom_vars(item)]
+    if isinstance(atom, Slice):
+        return [n for part in (atom.lower, atom.upper, atom.step) for n in atom_vars(part)]
+    return []
+
+
+@dataclass
+class Loc:
+    """Where a statement came from: file, line, the line's text, the function."""
+    filename: str
+    lineno: int
+    text: str
+    function: str = "?"
+
+
+@dataclass
+class Apply:
+    """``target = prim(*args, **kwargs)``."""
+    target: str
+    prim: object           # a rules.Primitive, or an Opaque call
+    args: list
+    kwargs: dict
+    loc: Loc
+
+    def reads(self):
+        atoms = list(self.args) + list(self.kwargs.values())
+        return [n for a in atoms for n in atom_vars(a)]
+
+
+@dataclass
+class Opaque:
+    """A call to something with no rule: fine on constants, an error on active values."""
+    name: str              # the name it is passed into generated code under
+    obj: object
+
+
+@dataclass
+class Function:
+    """A lowered function: parameters, body, the returned atom, and where it came from."""
+    name: str
+    params: list           # parameter names, in call order
+    body: list             # Apply statements
+    result: object         # the returned atom
+    result_loc: Loc
+    filename: str
+    lineno: int
+    free_values: dict = field(default_factory=dict)  # extra parameter -> getter of its value
+    namer: object = None                             # hands out further names

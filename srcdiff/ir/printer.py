@@ -1,0 +1,56 @@
+"""Text dumps of the IR and the adjoint IR, for people reading what srcdiff built."""
+from .nodes import Const, Opaque, Seq, Slice, Var
+
+
+def atom(a):
+    if isinstance(a, Var):
+        return a.name
+    if isinstance(a, Const):
+        return a.source or repr(a.value)
+    if isinstance(a, Seq):
+        inner = ", ".join(atom(i) for i in a.items)
+        if a.kind == "list":
+            return f"[{inner}]"
+        return f"({inner},)" if len(a.items) == 1 else f"({inner})"
+    if isinstance(a, Slice):
+        parts = [("" if isinstance(p, Const) and p.value is None else atom(p))
+                 for p in (a.lower, a.upper, a.step)]
+        return ":".join(parts).rstrip(":") or ":"
+    return repr(a)
+
+
+def apply_text(stmt):
+    prim = stmt.prim
+    name = prim.name if not isinstance(prim, Opaque) else f"opaque {prim.name}"
+    args = [atom(a) for a in stmt.args] + [f"{k}={atom(v)}" for k, v in stmt.kwargs.items()]
+    return f"{stmt.target} = {name}({', '.join(args)})"
+
+
+def _rows(rows):
+    width = max([len(text) for text, _ in rows] + [0]) + 2
+    return "\n".join(f"{text:<{width}}# line {line}" if line else text for text, line in rows)
+
+
+def dump_function(fn):
+    """The IR of a lowered function, one statement a line with its source line."""
+    params = ", ".join(fn.params + list(fn.free_values))
+    rows = [(f"def {fn.name}({params}):", fn.lineno)]
+    rows += [("    " + apply_text(s), s.loc.lineno) for s in fn.body]
+    rows.append((f"    return {atom(fn.result)}", fn.result_loc.lineno))
+    return _rows(rows)
+
+
+def dump_adjoint(adj):
+    """The adjoint IR: which rule sends which cotangent where, in reverse order."""
+    rows = [(f"adjoint {adj.fn.name} wrt ({', '.join(adj.wrt)}) "
+             f"seed {adj.seed} active {{{', '.join(sorted(adj.active))}}}", adj.fn.lineno)]
+    for block in adj.blocks:
+        stmt = block.stmt
+        for c in block.contributions:
+            part = f"[{c.part}]" if c.part is not None else ""
+            rows.append((f"    {adj.adjoint_names[c.var]} += vjp {stmt.prim.name}"
+                         f".{c.param}{part}(g={adj.adjoint_names[stmt.target]}, "
+                         f"ans={stmt.target})", stmt.loc.lineno))
+    for p in adj.wrt:
+        rows.append((f"    return {adj.adjoint_names.get(p, '0')} for {p}", None))
+    return _rows(rows)

@@ -1,0 +1,63 @@
+"""One differentiated function: the pipeline run once, its stages kept for inspection.
+
+source -> IR (``frontend``) -> adjoint IR (``transform``) -> Python (``emit``) -> Numba (``compile``).
+"""
+import weakref
+
+from .compile.jit import Compiled
+from .emit.codegen import generate
+from .frontend.lower import lower
+from .frontend.source import get_source
+from .ir.printer import dump_adjoint, dump_function
+from .transform.reverse import reverse
+
+_PROGRAMS = weakref.WeakKeyDictionary()   # user function -> {(wrt, jit): Program}
+
+
+class Program:
+    """The generated primal, forward, backward and grad of ``fun`` w.r.t. parameters ``wrt``."""
+
+    def __init__(self, fun, wrt, jit):
+        fn = lower(get_source(fun))
+        adj = reverse(fn, [fn.params[i] for i in wrt])
+        self.module = generate(fn, adj)
+        self.ir = dump_function(fn)
+        self.adjoint_ir = dump_adjoint(adj)
+        self.wrt = tuple(wrt)
+        self._free = list(fn.free_values.values())
+        m = self.module
+        self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward, m.grad], jit)
+
+    @property
+    def source(self):
+        return self.module.text
+
+    def _inputs(self, values):
+        return list(values) + [get() for get in self._free]
+
+    def primal(self, values):
+        return self.compiled(self.module.primal, *self._inputs(values))
+
+    def forward(self, values):
+        """``(result, saved)``: the result, and what ``backward`` needs."""
+        inputs = self._inputs(values)
+        out = self.compiled(self.module.forward, *inputs)
+        m = self.module
+        read = [inputs[i] for i in m.param_reads] + list(out[1:])
+        return out[0], tuple(read + [out[0]] if m.result_read else read)
+
+    def backward(self, saved, cotangent):
+        """The cotangents of the ``wrt`` parameters, given the result's cotangent."""
+        return self.compiled(self.module.backward, *saved, cotangent)
+
+    def grad(self, values, cotangent):
+        """``(result, cotangents)`` in one compiled call."""
+        return self.compiled(self.module.grad, *self._inputs(values), cotangent)
+
+def program(fun, wrt, jit):
+    """The Program of ``fun`` for ``wrt`` (a tuple of parameter indices), built once."""
+    per_fun = _PROGRAMS.setdefault(fun, {})
+    key = (tuple(wrt), bool(jit))
+    if key not in per_fun:
+        per_fun[key] = Program(fun, wrt, jit)
+    return per_fun[key]

@@ -1,0 +1,46 @@
+"""Reductions: sum mean prod max min, with ``axis`` and ``keepdims``; cumsum."""
+import numpy as np
+
+from ..runtime import cumsum_grad, expand_reduced, prod_others, reduce_sum, reduced_count
+from .registry import alias, nondiff, rule
+
+nondiff(np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all)
+
+
+@rule(np.sum)
+def sum_(g, ans, a, axis=None, keepdims=False):
+    return expand_reduced(g, a, axis, keepdims)
+
+
+@rule(np.mean)
+def mean(g, ans, a, axis=None, keepdims=False):
+    return expand_reduced(g, a, axis, keepdims) / reduced_count(a, ans)
+
+
+@rule(np.prod)
+def prod(g, ans, a, axis=None, keepdims=False):
+    return expand_reduced(g, a, axis, keepdims) * prod_others(a, axis)
+
+
+@rule(np.max)
+def max_(g, ans, a, axis=None, keepdims=False):
+    # ties share the cotangent equally, as in JAX
+    mask = a == expand_reduced(ans, a, axis, keepdims)
+    ties = expand_reduced(reduce_sum(mask, axis), a, axis, False)
+    return expand_reduced(g, a, axis, keepdims) * mask / ties
+
+
+@rule(np.min)
+def min_(g, ans, a, axis=None, keepdims=False):
+    mask = a == expand_reduced(ans, a, axis, keepdims)
+    ties = expand_reduced(reduce_sum(mask, axis), a, axis, False)
+    return expand_reduced(g, a, axis, keepdims) * mask / ties
+
+
+@rule(np.cumsum)
+def cumsum(g, ans, a, axis=None):
+    return cumsum_grad(g, a, axis)
+
+
+alias(np.amax, np.max)
+alias(np.amin, np.min)

@@ -1,0 +1,41 @@
+"""Shape changes, copies, and the array attributes that carry no derivative."""
+import operator
+
+import numpy as np
+
+from ..runtime import reshape_like, transpose_grad
+from .registry import define, nondiff, rule
+
+
+@rule(np.reshape, wrt="a")
+def reshape(g, ans, a, shape):
+    return reshape_like(g, a)
+
+
+@rule(np.ravel)
+def ravel(g, ans, a):
+    return reshape_like(g, a)
+
+
+@rule(np.transpose)
+def transpose(g, ans, a, axes=None):
+    return transpose_grad(g, axes)
+
+
+@rule(np.copy)
+def copy(g, ans, a):
+    return g
+
+
+@rule(np.asarray)
+def asarray(g, ans, a):
+    return g
+
+
+# attributes: x.shape and friends are plain data
+ATTRIBUTES = {name: define(operator.attrgetter(name), name=f".{name}", attribute=name)
+              for name in ("shape", "ndim", "size", "dtype")}
+nondiff(*(prim.impl for prim in ATTRIBUTES.values()))
+nondiff(len, range, int, bool, np.shape, np.ndim, np.size, np.zeros, np.ones, np.empty,
+        np.full, np.zeros_like, np.ones_like, np.empty_like, np.full_like, np.arange,
+        np.linspace, np.eye, np.identity)

@@ -1,0 +1,175 @@
+"""Helpers that derivative rules call, in plain Python and in Numba's nopython mode.
+
+Each helper here is ordinary NumPy code: the tape calls it at run time, generated
+adjoints call it from Python or from Numba-compiled code.  Numba cannot run every
+NumPy form these use (``keepdims``, ``np.add.at``, tuple ``axis``), so
+``srcdiff.compile.numba_runtime`` gives each helper a nopython implementation picked
+by argument type; the tests run both and compare.
+
+Helpers take every argument explicitly (no defaults): rules always pass them all.
+"""
+import numpy as np
+
+__all__ = [
+    "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
+    "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
+    "cumsum_grad", "transpose_grad", "concat_part", "stack_part",
+]
+
+
+def _axes(axis, ndim):
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(a % ndim for a in axis))
+    return (axis % ndim,)
+
+
+def unbroadcast(g, like):
+    """Sum ``g`` down to the shape of ``like``: the adjoint of NumPy broadcasting.
+
+    >>> unbroadcast(np.ones((2, 3)), np.ones(3))
+    array([2., 2., 2.])
+    """
+    shape = np.shape(like)
+    if np.shape(g) == shape:
+        return g
+    if shape == ():
+        return np.sum(g)
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra < 0:
+        raise ValueError(f"unbroadcast: cotangent of shape {g.shape} is smaller than {shape}")
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g
+
+
+def zeros_like(x):
+    """A float zero of ``x``'s shape: ``0.0`` for a scalar, an array otherwise."""
+    if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
+        return 0.0
+    return np.zeros(np.shape(x))
+
+
+def expand_reduced(g, x, axis, keepdims):
+    """Broadcast ``g``, the cotangent of a reduction of ``x`` over ``axis``, back to ``x``'s shape."""
+    shape = np.shape(x)
+    if shape == ():
+        return g
+    g = np.asarray(g)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, _axes(axis, len(shape)))
+    return np.broadcast_to(g, shape)
+
+
+def reduced_count(x, ans):
+    """How many elements of ``x`` were reduced into each element of ``ans``."""
+    return np.size(x) / np.size(ans)
+
+
+def reduce_sum(a, axis):
+    """``np.sum(a, axis)``, spelled so that Numba can compile it for ``axis=None`` too."""
+    return np.sum(a, axis=axis)
+
+
+def scatter_add(like, index, g):
+    """Zeros shaped like ``like`` with ``g`` added at ``like[index]``: the adjoint of a read.
+
+    Repeated indices add up (``np.add.at`` semantics), so ``x[[0, 0]]`` counts twice.
+    """
+    out = np.zeros(np.shape(like))
+    parts = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(p, (np.ndarray, list)) for p in parts):
+        np.add.at(out, index, g)
+    else:
+        out[index] += g
+    return out
+
+
+def reshape_like(g, like):
+    """``g`` reshaped to ``like``'s shape (a scalar when ``like`` is one)."""
+    shape = np.shape(like)
+    if shape == ():
+        if np.size(g) != 1:
+            raise ValueError(f"reshape_like: cannot make a scalar from shape {np.shape(g)}")
+        return np.sum(g)
+    return np.reshape(g, shape)
+
+
+def matmul_lhs(g, a, b):
+    """Cotangent of ``a`` in ``a @ b`` (and ``np.dot`` with a scalar operand)."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return unbroadcast(g * b, a)
+    if b_nd == 1:
+        if a_nd == 1:
+            return g * b
+        return unbroadcast(np.multiply.outer(g, b), a)
+    if a_nd == 1:
+        return unbroadcast(np.matmul(b, g[..., None])[..., 0], a)
+    return unbroadcast(np.matmul(g, np.swapaxes(b, -1, -2)), a)
+
+
+def matmul_rhs(g, a, b):
+    """Cotangent of ``b`` in ``a @ b`` (and ``np.dot`` with a scalar operand)."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 0 or b_nd == 0:
+        return unbroadcast(g * a, b)
+    if a_nd == 1:
+        if b_nd == 1:
+            return g * a
+        return unbroadcast(np.multiply.outer(a, g), b)
+    if b_nd == 1:
+        return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g[..., None])[..., 0], b)
+    return unbroadcast(np.matmul(np.swapaxes(a, -1, -2), g), b)
+
+
+def prod_others(x, axis):
+    """For each element of ``x``, the product of the others along ``axis``.
+
+    Exact when ``x`` holds zeros, unlike ``prod / x``.
+    """
+    x = np.asarray(x, dtype=float)
+    if axis is None:
+        return prod_others(x.reshape(-1), 0).reshape(x.shape)
+    if isinstance(axis, (tuple, list)):
+        raise NotImplementedError("np.prod over a tuple of axes has no derivative rule yet")
+    moved = np.moveaxis(x, axis, -1)
+    ones = np.ones(moved.shape[:-1] + (1,))
+    left = np.concatenate([ones, np.cumprod(moved[..., :-1], axis=-1)], axis=-1)
+    flipped = np.flip(moved, axis=-1)
+    right = np.flip(np.concatenate([ones, np.cumprod(flipped[..., :-1], axis=-1)], axis=-1), axis=-1)
+    return np.moveaxis(left * right, -1, axis)
+
+
+def cumsum_grad(g, x, axis):
+    """Cotangent of ``x`` in ``np.cumsum(x, axis)``: a reversed cumulative sum."""
+    if axis is None:
+        return np.reshape(np.flip(np.cumsum(np.flip(g))), np.shape(x))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def transpose_grad(g, axes):
+    """Cotangent of ``x`` in ``np.transpose(x, axes)``: the inverse permutation."""
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def concat_part(g, arrays, axis, part):
+    """The slice of ``g`` that came from ``arrays[part]`` in ``np.concatenate(arrays, axis)``."""
+    start = 0
+    for j in range(part):
+        start += np.shape(arrays[j])[axis]
+    stop = start + np.shape(arrays[part])[axis]
+    return np.moveaxis(np.moveaxis(g, axis, 0)[start:stop], 0, axis)
+
+
+def stack_part(g, axis, part):
+    """The slice of ``g`` that came from element ``part`` in ``np.stack(arrays, axis)``."""
+    return np.moveaxis(g, axis, 0)[part]

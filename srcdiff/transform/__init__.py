@@ -1,0 +1,1 @@
+"""Stage 2: the reverse sweep, from IR to adjoint IR."""
