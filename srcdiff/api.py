@@ -163,8 +163,15 @@ class _Transformed:
         what = "value_and_grad" if self._with_value else "grad"
         for i in self._indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, what)
-        out, grads = self._program.grad(values, 1.0)
-        if np.ndim(out) != 0:
+        prog = self._program
+        try:
+            out, grads = prog.grad(values, 1.0)
+        except Exception:
+            out = None                     # a scalar seed on a non-scalar output can fail
+            if np.ndim(prog.primal(values)) == 0:
+                raise
+        if out is None or np.ndim(out) != 0:
+            out = prog.primal(values) if out is None else out
             raise TypeError(f"{what} requires a scalar output, but {_name(self.fun)} returned an "
                             f"array of shape {np.shape(out)}: use srcdiff.vjp for a "
                             "vector-Jacobian product, srcdiff.jacobian for the full matrix, or "

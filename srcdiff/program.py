@@ -56,8 +56,11 @@ class Program:
 
 def program(fun, wrt, jit):
     """The Program of ``fun`` for ``wrt`` (a tuple of parameter indices), built once."""
-    per_fun = _PROGRAMS.setdefault(fun, {})
     key = (tuple(wrt), bool(jit))
+    try:
+        per_fun = _PROGRAMS.setdefault(fun, {})
+    except TypeError:                      # not weak-referenceable: not a Python function
+        return Program(fun, wrt, jit)      # (which raises SourceUnavailableError)
     if key not in per_fun:
         per_fun[key] = Program(fun, wrt, jit)
     return per_fun[key]

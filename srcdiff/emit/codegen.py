@@ -61,6 +61,8 @@ def primal_expr(stmt):
     args = stmt.args
     if isinstance(prim, Opaque):
         func = _load(prim.name)
+    elif stmt.callee:
+        func = _load(stmt.callee)
     elif prim.attribute:
         return ast.Attribute(to_ast(args[0]), prim.attribute, ast.Load())
     elif prim.name == "getitem":

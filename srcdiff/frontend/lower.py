@@ -59,10 +59,16 @@ class Lowerer:
         return Loc(self.source.filename, self.source.file_line(node), self.source.line_text(node),
                    self.source.fun.__name__)
 
-    def emit(self, prim, args, kwargs, node, target=None):
+    def emit(self, prim, args, kwargs, node, target=None, callee=None):
         name = target or self.namer.temp()
-        self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node)))
+        self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node), callee))
         return Var(name)
+
+    def pass_in(self, func, obj):
+        """An extra parameter carrying the callable ``obj`` into generated code."""
+        name = self.namer.fresh(_dotted(func).replace(".", "_"))
+        self.free_values[name] = (lambda o: lambda: o)(obj)
+        return name
 
     def define(self, user_name):
         """A fresh IR name for a new value of the user's variable ``user_name``."""
@@ -243,9 +249,10 @@ class Lowerer:
                 raise self.error(node, f"call to your function `{obj.__name__}`",
                                  "calls to user functions are not transformed yet; "
                                  "inline its body, or register a rule with @srcdiff.rule")
-            name = self.namer.fresh(_dotted(func).replace(".", "_"))
-            self.free_values[name] = (lambda o: lambda: o)(obj)
-            prim = Opaque(name=name, obj=obj)
+            prim = Opaque(name=self.pass_in(func, obj), obj=obj)
+        elif prim.path is None and prim.infix is None and prim.attribute is None \
+                and prim is not rules.GETITEM:
+            return self.emit(prim, args, kwargs, node, target, callee=self.pass_in(func, obj))
         return self.emit(prim, args, kwargs, node, target)
 
 

@@ -59,6 +59,7 @@ class Apply:
     args: list
     kwargs: dict
     loc: Loc
+    callee: str = None     # the extra parameter carrying a callable that has no NumPy path
 
     def reads(self):
         atoms = list(self.args) + list(self.kwargs.values())
