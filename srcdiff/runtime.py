@@ -135,6 +135,8 @@ def prod_others(x, axis):
     Exact when ``x`` holds zeros, unlike ``prod / x``.
     """
     x = np.asarray(x, dtype=float)
+    if x.ndim == 0:
+        return 1.0
     if axis is None:
         return prod_others(x.reshape(-1), 0).reshape(x.shape)
     if isinstance(axis, (tuple, list)):

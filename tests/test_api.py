@@ -232,3 +232,16 @@ def test_check_grad_reports_a_wrong_rule():
 
     with pytest.raises(AssertionError, match="finite differences give"):
         srcdiff.check_grad(f, np.array([1.0, 2.0]))
+
+
+def test_non_differentiable_functions_and_attributes():
+    def f(x):
+        n = len(x)
+        base = np.zeros(n) + np.arange(n) * 0.5
+        scale = x.shape[0] * x.ndim + np.pi
+        mask = x > 0.0
+        return np.sum((base + x) * scale * mask) + np.argmax(x)
+
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(srcdiff.grad(f)(x), (3 + np.pi) * (x > 0))
+    assert "np.pi" in srcdiff.grad(f).source

@@ -182,6 +182,8 @@ def _prod_others_flat(x):
 
 @overload(runtime.prod_others)
 def _prod_others(x, axis):
+    if isinstance(x, _SCALARS):
+        return lambda x, axis: 1.0
     if not _is_array(x):
         return None
     if _is_none(axis) or x.ndim == 1:

@@ -23,6 +23,7 @@ UNARYOPS = {gast.USub: np.negative, gast.UAdd: np.positive, gast.Not: np.logical
 COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
            gast.GtE: np.greater_equal, gast.Eq: np.equal, gast.NotEq: np.not_equal}
 _STACKING = {id(np.array), id(np.asarray)}
+_TUPLE_ONLY = {id(np.concatenate), id(np.stack)}   # Numba takes a tuple of arrays, not a list
 
 
 class _Unresolved:
@@ -244,6 +245,8 @@ class Lowerer:
         prim = rules.lookup(obj)
         if prim is not None and id(obj) in _STACKING and args and not isinstance(args[0], Seq):
             prim = rules.lookup(np.copy if obj is np.array else np.asarray)
+        if id(obj) in _TUPLE_ONLY and args and isinstance(args[0], Seq):
+            args[0] = Seq(args[0].items, "tuple")
         if prim is None:
             if isinstance(obj, types.FunctionType):
                 raise self.error(node, f"call to your function `{obj.__name__}`",

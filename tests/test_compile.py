@@ -1,0 +1,79 @@
+"""Stage 4: generated files in the cache, Numba compilation, the Python fallback, the disk cache."""
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+import srcdiff
+from srcdiff.compile.cache import cache_dir
+from srcdiff.program import program
+
+
+def loss(x):
+    y = x + 2
+    z = y * y * 3
+    return z.mean()
+
+
+def row_means(x):
+    return np.sum(np.mean(x, axis=1) ** 2)   # np.mean with axis: Numba cannot type it
+
+
+def test_generated_module_is_a_file_in_the_cache_dir():
+    prog = program(loss, (0,), True)
+    path = prog.compiled.path
+    assert path.parent == cache_dir() and path.read_text() == prog.source
+    assert path.name.startswith("srcdiff_loss_")
+
+
+def test_jitted_after_first_call():
+    g = srcdiff.grad(loss)
+    g(np.ones(3))
+    assert g.jitted and g.jit_reason is None
+
+
+def test_fallback_to_python_keeps_the_gradient_and_the_reason():
+    g = srcdiff.grad(row_means)
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_allclose(g(x), np.repeat(2 * x.mean(axis=1) / 3, 3).reshape(2, 3))
+    assert g.jitted is False
+    assert "mean" in g.jit_reason
+    np.testing.assert_allclose(g(x), np.repeat(2 * x.mean(axis=1) / 3, 3).reshape(2, 3))
+
+
+def test_jit_false_runs_python():
+    g = srcdiff.grad(loss, jit=False)
+    np.testing.assert_allclose(g(np.ones(2)), 9.0)
+    assert g.jitted is False and "jit=False" in g.jit_reason
+
+
+def test_python_and_numba_runs_agree_on_the_same_source():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    g_py = srcdiff.grad(loss, jit=False)(x)
+    g_nb = srcdiff.grad(loss, jit=True)(x)
+    np.testing.assert_allclose(g_nb, g_py, rtol=1e-14)
+
+
+SCRIPT = textwrap.dedent("""
+    import numpy as np, srcdiff
+    from srcdiff.program import program
+
+    def f(x):
+        return np.sum(np.tanh(x) * x)
+
+    g = srcdiff.grad(f)
+    g(np.ones(3))
+    d = program(f, (0,), True).compiled._dispatchers["f_grad"]
+    print(g.jitted, sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values()))
+""")
+
+
+def test_second_process_reuses_the_numba_disk_cache(tmp_path):
+    (tmp_path / "user_code.py").write_text(SCRIPT)
+    env = {"SRCDIFF_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    runs = [subprocess.run([sys.executable, "user_code.py"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, check=True).stdout.split()
+            for _ in range(2)]
+    assert runs[0] == ["True", "0", "1"]          # compiled
+    assert runs[1] == ["True", "1", "0"]          # loaded from disk, not compiled
