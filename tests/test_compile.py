@@ -77,3 +77,21 @@ def test_second_process_reuses_the_numba_disk_cache(tmp_path):
             for _ in range(2)]
     assert runs[0] == ["True", "0", "1"]          # compiled
     assert runs[1] == ["True", "1", "0"]          # loaded from disk, not compiled
+
+
+def mismatched(a, b):
+    c = a @ b
+    return np.sum(c)
+
+
+def test_tracebacks_point_at_real_lines_of_the_generated_file():
+    import traceback
+    g = srcdiff.grad(mismatched, jit=False)
+    try:
+        g(np.ones((2, 3)), np.ones((2, 3)))
+    except ValueError as exc:
+        frames = traceback.extract_tb(exc.__traceback__)
+    else:
+        raise AssertionError("a shape mismatch must raise")
+    generated = [f for f in frames if f.filename == str(g._program.compiled.path)]
+    assert generated and generated[-1].line == "c = a @ b"

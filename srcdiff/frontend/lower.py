@@ -31,7 +31,7 @@ class _Unresolved:
 
 
 def _is_plain_value(value):
-    return isinstance(value, (bool, int, float, complex, str, type(None), np.number, np.ndarray))
+    return isinstance(value, (bool, int, float, complex, str, type(None), np.number))
 
 
 class Lowerer:
@@ -215,6 +215,8 @@ class Lowerer:
                 return self.emit(rules.ATTRIBUTES[node.attr], [base], {}, node, target)
             raise self.error(node, f"attribute `.{node.attr}` of an array",
                              "use the NumPy function instead")
+        if isinstance(value, np.ndarray):
+            return Var(self.pass_in(node, value))
         if _is_plain_value(value):
             root, rest = _dotted(node).split(".", 1)
             in_numpy = self.source.lookup(root)[1]() is np
