@@ -59,10 +59,14 @@ def _name(fun):
     return getattr(fun, "__name__", repr(fun))
 
 
-def _bind(fun, args, kwargs):
-    sig, _ = _params(fun)
+def _bind(fun, args, kwargs, sig=None, names=None):
+    """The arguments as a positional list (defaults applied), and the parameter names."""
     if sig is None:
-        return list(args), []
+        sig, names = _params(fun)
+        if sig is None:
+            return list(args), []
+    if not kwargs and len(args) == len(names):
+        return list(args), names           # the common case, without inspect's bind
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
     return list(bound.arguments.values()), list(bound.arguments)
@@ -70,6 +74,8 @@ def _bind(fun, args, kwargs):
 
 def _check_differentiable(value, name, index, what="grad"):
     """Raise a TypeError saying what to do if ``value`` cannot be differentiated."""
+    if type(value) is float or (type(value) is np.ndarray and value.dtype.kind == "f"):
+        return
     if isinstance(value, (list, tuple)):
         raise TypeError(f"{what}: argument {name!r} (position {index}) is a {type(value).__name__}; "
                         "pass a NumPy array (np.asarray(...)) or a float")
@@ -116,6 +122,8 @@ class _Transformed:
         self.fun = fun
         self._wrt = wrt
         self._indices = _wrt_indices(fun, wrt)
+        self._signature, self._names = _params(fun)
+        self._built = None
         self._jit = jit
         self._requested_mode = mode
         self._with_value = with_value
@@ -124,7 +132,9 @@ class _Transformed:
     # -- the stages, for people reading what was built --------------------------
     @property
     def _program(self):
-        return program(self.fun, self._indices, self._jit)
+        if self._built is None:
+            self._built = program(self.fun, self._indices, self._jit)
+        return self._built
 
     @property
     def source(self):
@@ -159,7 +169,7 @@ class _Transformed:
 
     # -- calling -------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        values, names = _bind(self.fun, args, kwargs)
+        values, names = _bind(self.fun, args, kwargs, self._signature, self._names)
         what = "value_and_grad" if self._with_value else "grad"
         for i in self._indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, what)

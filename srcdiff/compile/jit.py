@@ -6,6 +6,8 @@ then on: a missing compiled path costs speed, never a crash or a wrong number.
 """
 import warnings
 
+from numba.core.errors import NumbaError, NumbaWarning
+
 from .cache import import_path, write_module
 
 
@@ -24,11 +26,8 @@ class Compiled:
             self._dispatchers = self._njit(module_name)
 
     def _njit(self, module_name):
-        try:
-            import numba
-        except ImportError as exc:   # pragma: no cover - numba is a dependency
-            self.jit_reason = f"numba is not importable: {exc}"
-            return None
+        import numba
+
         from . import numba_runtime  # noqa: F401  (registers the helpers' nopython versions)
         # a second copy of the module, whose functions call each other compiled
         module = import_path(self.path, module_name + "_jit")
@@ -40,12 +39,14 @@ class Compiled:
 
     def __call__(self, name, *args):
         if self._dispatchers is not None:
-            from numba.core.errors import NumbaError, NumbaPerformanceWarning, NumbaWarning
+            dispatcher = self._dispatchers[name]
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", NumbaPerformanceWarning)
-                    warnings.simplefilter("ignore", NumbaWarning)
-                    result = self._dispatchers[name](*args)
+                if dispatcher.overloads:           # compiled already: the fast path
+                    result = dispatcher(*args)
+                else:
+                    with warnings.catch_warnings():  # Numba's advice is not the user's business
+                        warnings.simplefilter("ignore", NumbaWarning)
+                        result = dispatcher(*args)
                 self.jitted = True
                 return result
             except NumbaError as exc:
@@ -53,7 +54,6 @@ class Compiled:
                 self.jitted = False
                 self.jit_reason = _first_lines(str(exc))
         return getattr(self.python, name)(*args)
-
 
 def _first_lines(message, n=12):
     lines = [line for line in message.splitlines() if line.strip()]
