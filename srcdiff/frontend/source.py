@@ -68,7 +68,11 @@ def get_source(fun):
             fun, f"callable without Python source ({type(fun).__name__})",
             "srcdiff differentiates Python functions it can read; wrap the call in a def, "
             "for example `def f(x): return np.sin(x)`")
+    filename = fun.__code__.co_filename
+    exec_made = filename.startswith("<") and not filename.startswith("<ipython-input")
     try:
+        if exec_made:                      # linecache may hold another snippet's text
+            raise OSError(filename)
         lines, first_line = inspect.getsourcelines(fun)
     except (OSError, TypeError):
         raise _unavailable(
@@ -91,5 +95,11 @@ def get_source(fun):
         if node is None:
             raise _unavailable(fun, "function whose source cannot be parsed",
                                "define it with a plain def statement")
+    code = fun.__code__
+    wanted = list(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+    args = node.args
+    if [a.id for a in args.posonlyargs + args.args + args.kwonlyargs] != wanted:
+        raise _unavailable(fun, "function whose source does not match its code",
+                           "the file changed since it was imported; reload it")
     return Source(fun=fun, node=node, filename=fun.__code__.co_filename,
                   first_line=first_line, lines=text.splitlines())
