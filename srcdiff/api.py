@@ -30,6 +30,18 @@ def _params(fun):
     return sig, list(sig.parameters)
 
 
+def _all_positional(sig):
+    return sig is not None and all(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in sig.parameters.values())
+
+
+def _unwrap(fun):
+    """The user's function behind a srcdiff transform (``grad(loss)`` -> ``loss``)."""
+    while isinstance(fun, _Transformed):
+        fun = fun.fun
+    return fun
+
+
 def _wrt_indices(fun, wrt):
     """``wrt`` (index, name, or a tuple of them) as a tuple of parameter indices."""
     _, names = _params(fun)
@@ -65,7 +77,7 @@ def _bind(fun, args, kwargs, sig=None, names=None):
         sig, names = _params(fun)
         if sig is None:
             return list(args), []
-    if not kwargs and len(args) == len(names):
+    if not kwargs and len(args) == len(names) and _all_positional(sig):
         return list(args), names           # the common case, without inspect's bind
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
@@ -116,6 +128,7 @@ class _Transformed:
 
     def __init__(self, fun, wrt, mode, jit, with_value):
         _check_mode(mode)
+        fun = _unwrap(fun)
         if not callable(fun):
             raise TypeError(f"grad expects a function, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
@@ -233,16 +246,14 @@ def value_and_grad(fun=None, *, wrt=0, mode="auto", jit=True):
 
 
 def _float_positions(fun, values, what):
+    """The positions of the floating-point arguments: the ones ``vjp`` differentiates."""
     positions = []
     for i, value in enumerate(values):
-        if isinstance(value, (bool, np.bool_)):
-            continue
-        kind = np.result_type(value).kind if isinstance(
-            value, (np.ndarray, np.generic, numbers.Number)) else None
-        if kind == "f":
+        if isinstance(value, (list, tuple)):
+            _check_differentiable(value, f"#{i}", i, what)
+        numeric = isinstance(value, (np.ndarray, np.generic, numbers.Number))
+        if numeric and not isinstance(value, (bool, np.bool_)) and np.result_type(value).kind == "f":
             positions.append(i)
-        elif kind not in ("i", "u", "b"):
-            _check_differentiable(value, str(i), i, what)
     if not positions:
         raise TypeError(f"{what}: {_name(fun)} has no floating-point argument to differentiate")
     return tuple(positions)
@@ -263,6 +274,7 @@ def vjp(fun, *args, mode="auto", jit=True):
     (array([ 2., 20.]),)
     """
     _check_mode(mode)
+    fun = _unwrap(fun)
     values = list(args)
     wrt = _float_positions(fun, values, "vjp")
     prog = program(fun, wrt, jit)
@@ -295,6 +307,7 @@ def jacobian(fun, wrt=0, *, mode="auto", jit=True):
            [0., 4.]])
     """
     _check_mode(mode)
+    fun = _unwrap(fun)
     indices = _wrt_indices(fun, wrt)
 
     @functools.wraps(fun)
@@ -313,6 +326,7 @@ def jacobian(fun, wrt=0, *, mode="auto", jit=True):
             for k, g in enumerate(grads):
                 rows[k].append(np.asarray(g, dtype=float))
         jacs = tuple(np.stack(r).reshape(out_shape + np.shape(values[i]))
+                     .astype(np.result_type(values[i]), copy=False)
                      for r, i in zip(rows, indices, strict=True))
         return jacs if isinstance(wrt, (tuple, list)) else jacs[0]
 

@@ -1,7 +1,7 @@
 """check_grad: compare srcdiff's derivatives with central finite differences."""
 import numpy as np
 
-from .api import _wrt_indices, vjp
+from .api import _check_differentiable, _params, _unwrap, _wrt_indices, vjp
 
 
 def _numeric(fun, values, index, cotangent, eps):
@@ -36,8 +36,12 @@ def check_grad(fun, *args, wrt=0, eps=1e-6, tol=1e-5, mode="auto", jit=True, see
     >>> srcdiff.check_grad(f, np.array([0.5, 1.5])) < 1e-5
     True
     """
+    fun = _unwrap(fun)
     values = [np.array(a) if isinstance(a, np.ndarray) else a for a in args]
     indices = _wrt_indices(fun, wrt)
+    names = _params(fun)[1]
+    for i in indices:
+        _check_differentiable(values[i], names[i] if i < len(names) else str(i), i, "check_grad")
     out, pullback = vjp(fun, *values, mode=mode, jit=jit)
     rng = np.random.default_rng(seed)
     cotangent = 1.0 if np.ndim(out) == 0 else rng.standard_normal(np.shape(out))
@@ -51,7 +55,7 @@ def check_grad(fun, *args, wrt=0, eps=1e-6, tol=1e-5, mode="auto", jit=True, see
             raise AssertionError(f"check_grad: non-finite derivative for argument {i}: "
                                  f"analytic {got}, numeric {numeric}")
         if err.size and err.max() >= worst[0]:
-            pos = np.unravel_index(np.argmax(err), err.shape)
+            pos = tuple(int(k) for k in np.unravel_index(np.argmax(err), err.shape))
             worst = (float(err.max()), (i, pos, float(got[pos]), float(numeric[pos])))
     if worst[0] > tol:
         i, pos, a, n = worst[1]

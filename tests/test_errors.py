@@ -65,7 +65,7 @@ def test_unsupported_construct_names_file_line_and_hint():
     err = info.value
     assert err.filename.endswith("test_errors.py")
     assert err.lineno == looping.__code__.co_firstlineno + 2
-    assert err.construct == "`for` loop"
+    assert err.construct == "`for` loop" and err.col == 5
     assert "test_errors.py:" in str(err) and "looping()" in str(err) and "vectorise" in str(err)
 
 
@@ -74,7 +74,7 @@ def opaque_call(x):
 
 
 def test_call_without_rule_on_active_value_raises_never_zero():
-    with pytest.raises(UnsupportedError, match=r"call to `np.sinc` on a differentiable value.*no derivative rule"):
+    with pytest.raises(UnsupportedError, match=r"call to `np\.sinc` on a differentiable value.*no derivative rule"):
         srcdiff.grad(opaque_call)(np.ones(3))
 
 
@@ -137,3 +137,53 @@ def test_mode_tape_and_bad_options():
 def test_vjp_needs_a_float_argument():
     with pytest.raises(TypeError, match="no floating-point argument"):
         srcdiff.vjp(vector_out, np.arange(3))
+
+
+def test_decorated_functions_are_unwrapped():
+    @srcdiff.grad
+    def f(x):
+        return np.sum(x * x)
+
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(srcdiff.grad(f)(x), 2 * x)
+    assert srcdiff.check_grad(f, x) < 1e-6
+
+
+def test_check_grad_refuses_integer_wrt():
+    def s(x, n):
+        return x * n
+
+    with pytest.raises(TypeError, match=r"floating-point inputs.*argument 'n'"):
+        srcdiff.check_grad(s, np.array([1.0, 2.0]), 3, wrt=1)
+
+
+def test_keyword_only_parameters_are_not_filled_positionally():
+    def f(x, *, c=1.0):
+        return x * c
+
+    with pytest.raises(TypeError):
+        srcdiff.grad(f)(2.0, 5.0)
+    assert srcdiff.grad(f)(2.0, c=5.0) == 5.0
+
+
+def test_rule_bodies_are_checked_when_registered():
+    import math
+
+    def softsign(x):
+        return x / (1 + abs(x))
+
+    with pytest.raises(srcdiff.SrcdiffError, match="reads `math`"):
+        @srcdiff.rule(softsign)
+        def softsign_rule(g, ans, x):
+            return g * math.pi
+    assert srcdiff.rules.lookup(softsign) is None or srcdiff.rules.lookup(softsign).rule is None
+
+
+def test_vjp_leaves_non_numeric_arguments_alone():
+    def f(x, label):
+        return x * 2.0
+
+    _, pullback = srcdiff.vjp(f, np.ones(2), None)
+    dx, dlabel = pullback(np.ones(2))
+    np.testing.assert_allclose(dx, 2.0)
+    assert dlabel is None

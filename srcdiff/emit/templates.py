@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import runtime
+from ..errors import SrcdiffError
 
 ALLOWED_GLOBALS = {"np"} | set(runtime.__all__) | {"float", "abs"}
 
@@ -26,7 +27,7 @@ class Template:
     outputs: list              # one ast.expr per differentiable parameter
 
 
-class TemplateError(Exception):
+class TemplateError(SrcdiffError):
     """A rule cannot be inlined: its body is not ``locals...; return outputs``."""
 
 

@@ -3,19 +3,20 @@ import gast
 
 from ..errors import UnsupportedError
 
-_CONTROL_FLOW = ("control flow is not handled by the source transform yet; "
-                 "for a branch on array values write np.where(cond, a, b)")
+_CONTROL_FLOW = "control flow is not handled by the source transform yet"
+_BRANCH = _CONTROL_FLOW + "; for a branch on array values write np.where(cond, a, b)"
+_LOOP = _CONTROL_FLOW + "; vectorise the loop over whole arrays"
 _IN_PLACE = ("in-place writes into arrays are not handled yet; build the array from its parts "
              "with np.stack / np.concatenate, or select with np.where")
 
 # node type -> (construct, hint)
 REJECTED = {
-    gast.If: ("`if` statement", _CONTROL_FLOW),
-    gast.IfExp: ("conditional expression `a if c else b`", _CONTROL_FLOW),
-    gast.For: ("`for` loop", _CONTROL_FLOW + "; vectorise the loop over whole arrays"),
-    gast.While: ("`while` loop", _CONTROL_FLOW),
-    gast.Break: ("`break`", _CONTROL_FLOW),
-    gast.Continue: ("`continue`", _CONTROL_FLOW),
+    gast.If: ("`if` statement", _BRANCH),
+    gast.IfExp: ("conditional expression `a if c else b`", _BRANCH),
+    gast.For: ("`for` loop", _LOOP),
+    gast.While: ("`while` loop", _LOOP),
+    gast.Break: ("`break`", _LOOP),
+    gast.Continue: ("`continue`", _LOOP),
     gast.BoolOp: ("`and` / `or`", "use np.logical_and / np.logical_or, or np.where"),
     gast.Try: ("try/except", "move error handling outside the differentiated function"),
     gast.With: ("`with` block", "move it outside the differentiated function"),
@@ -53,7 +54,7 @@ class Fence:
     def error(self, node, construct, hint):
         return UnsupportedError(
             construct, filename=self.source.filename, lineno=self.source.file_line(node),
-            col=getattr(node, "col_offset", 0), function=self.source.fun.__name__, hint=hint)
+            col=getattr(node, "col_offset", 0) + 1, function=self.source.fun.__name__, hint=hint)
 
     def check(self):
         fn = self.source.node

@@ -58,7 +58,7 @@ class Lowerer:
 
     def loc(self, node):
         return Loc(self.source.filename, self.source.file_line(node), self.source.line_text(node),
-                   self.source.fun.__name__)
+                   self.source.fun.__name__, getattr(node, "col_offset", 0) + 1)
 
     def emit(self, prim, args, kwargs, node, target=None, callee=None):
         name = target or self.namer.temp()
@@ -204,6 +204,18 @@ class Lowerer:
                                  f"module {base.__name__} has no attribute {node.attr!r}") from None
         return _Unresolved
 
+    def live_attribute(self, node):
+        """A getter of the module attribute chain ``node`` (``params.W``), evaluated late."""
+        path = _dotted(node).split(".")
+        root = self.source.lookup(path[0])[1]
+
+        def get():
+            value = root()
+            for attr in path[1:]:
+                value = getattr(value, attr)
+            return value
+        return get
+
     def attribute(self, node, target):
         value = self.resolve(node)
         if value is _Unresolved:
@@ -215,8 +227,10 @@ class Lowerer:
                 return self.emit(rules.ATTRIBUTES[node.attr], [base], {}, node, target)
             raise self.error(node, f"attribute `.{node.attr}` of an array",
                              "use the NumPy function instead")
-        if isinstance(value, np.ndarray):
-            return Var(self.pass_in(node, value))
+        if isinstance(value, np.ndarray):     # read afresh at each call, like a global
+            name = self.namer.fresh(_dotted(node).replace(".", "_"))
+            self.free_values[name] = self.live_attribute(node)
+            return Var(name)
         if _is_plain_value(value):
             root, rest = _dotted(node).split(".", 1)
             in_numpy = self.source.lookup(root)[1]() is np
@@ -254,7 +268,7 @@ class Lowerer:
                 raise self.error(node, f"call to your function `{obj.__name__}`",
                                  "calls to user functions are not transformed yet; "
                                  "inline its body, or register a rule with @srcdiff.rule")
-            prim = Opaque(name=self.pass_in(func, obj), obj=obj)
+            prim = Opaque(name=self.pass_in(func, obj), obj=obj, label=_dotted(func))
         elif prim.path is None and prim.infix is None and prim.attribute is None \
                 and prim is not rules.GETITEM:
             return self.emit(prim, args, kwargs, node, target, callee=self.pass_in(func, obj))

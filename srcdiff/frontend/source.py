@@ -41,8 +41,10 @@ class Source:
 
 def _unavailable(fun, why, hint):
     name = getattr(fun, "__qualname__", None) or getattr(fun, "__name__", repr(fun))
-    filename = getattr(getattr(fun, "__code__", None), "co_filename", "<unknown>")
-    return SourceUnavailableError(why, filename=filename, function=name, hint=hint)
+    code = getattr(fun, "__code__", None)
+    return SourceUnavailableError(why, filename=getattr(code, "co_filename", "<unknown>"),
+                                  lineno=getattr(code, "co_firstlineno", 0), col=1,
+                                  function=name, hint=hint)
 
 
 def _lambda_node(tree, fun):

@@ -22,7 +22,7 @@ def bind(stmt):
 
 def unsupported(loc, construct, hint):
     """An UnsupportedError pointing at the source line ``loc``."""
-    return UnsupportedError(construct, filename=loc.filename, lineno=loc.lineno,
+    return UnsupportedError(construct, filename=loc.filename, lineno=loc.lineno, col=loc.col,
                             function=loc.function, hint=hint)
 
 
@@ -46,7 +46,7 @@ def activity(fn, wrt):
         if stmt.target in useful and stmt.target in varied:
             prim = stmt.prim
             if isinstance(prim, Opaque) or prim.rule is None:
-                name = prim.name
+                name = getattr(prim, "label", None) or prim.name
                 raise unsupported(stmt.loc, f"call to `{name}` on a differentiable value",
                                   f"{name} has no derivative rule; register one with "
                                   "@srcdiff.rule, or apply it to constants only")

@@ -49,6 +49,7 @@ class Loc:
     lineno: int
     text: str
     function: str = "?"
+    col: int = 1
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Opaque:
     """A call to something with no rule: fine on constants, an error on active values."""
     name: str              # the name it is passed into generated code under
     obj: object
+    label: str = None      # how the user wrote it: "np.sinc"
 
 
 @dataclass

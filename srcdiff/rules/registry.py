@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..emit.templates import template
+
 
 @dataclass
 class Rule:
@@ -78,8 +80,8 @@ def lookup(obj):
 
 
 def primitives():
-    """Every registered primitive."""
-    return list(_BY_ID.values())
+    """Every registered primitive, once (aliases share their target's)."""
+    return list({id(p): p for p in _BY_ID.values()}.values())
 
 
 def define(obj, *, name=None, infix=None, attribute=None):
@@ -104,6 +106,7 @@ def rule(obj, *, wrt=None, sequence=None, require=None):
             chosen = tuple(n for n in params if sig[n].default is inspect.Parameter.empty)
         else:
             chosen = (wrt,) if isinstance(wrt, str) else tuple(wrt)
+        template(fn, len(chosen))        # a body the transform cannot inline fails here
         prim = _primitive_for(obj)
         prim.rule = Rule(fn=fn, params=params, wrt=chosen, sequence=sequence,
                          require=dict(require or {}))

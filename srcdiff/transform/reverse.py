@@ -70,7 +70,8 @@ def reverse(fn, wrt):
                 contributions += [Contribution(item.name, param, k) for k, item in enumerate(atom.items)
                                   if isinstance(item, Var) and item.name in active]
             elif param == rule.sequence:
-                raise unsupported(stmt.loc, f"{stmt.prim.name} of a sequence held in a variable",
+                raise unsupported(stmt.loc, f"{stmt.prim.name} of a value that is not a list or "
+                                  "tuple written in the call",
                                   "write the sequence out in the call: np.stack([a, b])")
             elif isinstance(atom, Var) and atom.name in active:
                 contributions.append(Contribution(atom.name, param))
