@@ -71,9 +71,9 @@ def get_source(fun):
             "srcdiff differentiates Python functions it can read; wrap the call in a def, "
             "for example `def f(x): return np.sin(x)`")
     filename = fun.__code__.co_filename
-    exec_made = filename.startswith("<") and not filename.startswith("<ipython-input")
+    exec_made = filename in ("<string>", "<stdin>")   # linecache may hold another snippet
     try:
-        if exec_made:                      # linecache may hold another snippet's text
+        if exec_made:
             raise OSError(filename)
         lines, first_line = inspect.getsourcelines(fun)
     except (OSError, TypeError):
