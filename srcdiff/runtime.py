@@ -160,11 +160,15 @@ def transpose_grad(g, axes):
     """Cotangent of ``x`` in ``np.transpose(x, axes)``: the inverse permutation."""
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort(axes))
+    return np.transpose(g, np.argsort([a % np.ndim(g) for a in axes]))
 
 
 def concat_part(g, arrays, axis, part):
     """The slice of ``g`` that came from ``arrays[part]`` in ``np.concatenate(arrays, axis)``."""
+    if axis is None:                       # the arrays were flattened first
+        sizes = [np.size(a) for a in arrays]
+        start = sum(sizes[:part])
+        return np.reshape(g[start:start + sizes[part]], np.shape(arrays[part]))
     start = 0
     for j in range(part):
         start += np.shape(arrays[j])[axis]

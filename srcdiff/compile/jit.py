@@ -33,15 +33,18 @@ class Compiled:
         module = import_path(self.path, module_name + "_jit")
         dispatchers = {}
         for name in self.names:
-            dispatchers[name] = numba.njit(cache=True)(getattr(module, name))
+            # boundscheck: an index out of range raises IndexError, as in Python,
+            # instead of reading garbage
+            dispatchers[name] = numba.njit(cache=True, boundscheck=True)(getattr(module, name))
             setattr(module, name, dispatchers[name])
         return dispatchers
 
     def __call__(self, name, *args):
         if self._dispatchers is not None:
             dispatcher = self._dispatchers[name]
+            compiled = len(dispatcher.overloads)
             try:
-                if dispatcher.overloads:           # compiled already: the fast path
+                if compiled:                       # the fast path, once something compiled
                     result = dispatcher(*args)
                 else:
                     with warnings.catch_warnings():  # Numba's advice is not the user's business
@@ -49,10 +52,14 @@ class Compiled:
                         result = dispatcher(*args)
                 self.jitted = True
                 return result
-            except NumbaError as exc:
+            except Exception as exc:
+                # a failure while compiling (no new overload) means "run it as Python";
+                # an exception raised by compiled code is the user's, as in Python
+                if not isinstance(exc, NumbaError) and len(dispatcher.overloads) > compiled:
+                    raise
                 self._dispatchers = None
                 self.jitted = False
-                self.jit_reason = _first_lines(str(exc))
+                self.jit_reason = f"{type(exc).__name__}: {_first_lines(str(exc))}"
         return getattr(self.python, name)(*args)
 
 def _first_lines(message, n=12):

@@ -212,7 +212,7 @@ def _transpose_grad(g, axes):
 
 @overload(runtime.concat_part)
 def _concat_part(g, arrays, axis, part):
-    if not isinstance(arrays, types.UniTuple):
+    if not isinstance(arrays, types.UniTuple) or _is_none(axis):
         return None
 
     def impl(g, arrays, axis, part):

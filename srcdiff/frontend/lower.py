@@ -5,6 +5,7 @@ Names are resolved here, once, to the objects they stand for: ``xp.sin`` with
 values (arrays, numbers) become extra parameters of the generated code, read
 afresh at every call; module constants (``np.pi``) are written in place.
 """
+import math
 import types
 
 import gast
@@ -62,7 +63,9 @@ class Lowerer:
 
     def emit(self, prim, args, kwargs, node, target=None, callee=None):
         name = target or self.namer.temp()
-        self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node), callee))
+        operator = isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare))
+        self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node), callee,
+                               operator))
         return Var(name)
 
     def pass_in(self, func, obj):
@@ -227,14 +230,16 @@ class Lowerer:
                 return self.emit(rules.ATTRIBUTES[node.attr], [base], {}, node, target)
             raise self.error(node, f"attribute `.{node.attr}` of an array",
                              "use the NumPy function instead")
-        if isinstance(value, np.ndarray):     # read afresh at each call, like a global
-            name = self.namer.fresh(_dotted(node).replace(".", "_"))
-            self.free_values[name] = self.live_attribute(node)
-            return Var(name)
-        if _is_plain_value(value):
-            root, rest = _dotted(node).split(".", 1)
-            in_numpy = self.source.lookup(root)[1]() is np
-            return Const(value, source=f"np.{rest}" if in_numpy else None)
+        root_name, rest = _dotted(node).split(".", 1)
+        root = self.source.lookup(root_name)[1]()
+        if _is_plain_value(value) and root in (np, math):   # library constants: np.pi, math.e
+            return Const(value, source=f"np.{rest}" if root is np else None)
+        if _is_plain_value(value) or isinstance(value, np.ndarray):
+            path = _dotted(node)
+            if path not in self.free_names:
+                self.free_names[path] = self.namer.fresh(path.replace(".", "_"))
+                self.free_values[self.free_names[path]] = self.live_attribute(node)
+            return Var(self.free_names[path])           # read afresh at each call
         raise self.error(node, f"use of `{_dotted(node)}` as a value",
                          "functions and modules can be called, not passed around")
 

@@ -61,6 +61,7 @@ class Apply:
     kwargs: dict
     loc: Loc
     callee: str = None     # the extra parameter carrying a callable that has no NumPy path
+    operator: bool = False  # written as an operator (x / y), not a call (np.divide(x, y))
 
     def reads(self):
         atoms = list(self.args) + list(self.kwargs.values())

@@ -46,7 +46,9 @@ def divide(g, ans, x, y):
 
 @rule(np.power)
 def power(g, ans, x, y):
-    return unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * ans * np.log(x), y)
+    # (y == 0) and (x == 0) keep 0 * inf from turning the exact derivative 0 into nan
+    return (unbroadcast(g * y * x ** (y - 1 + (y == 0)), x),
+            unbroadcast(g * ans * np.log(x + (x == 0)), y))
 
 
 @rule(np.mod)

@@ -120,6 +120,12 @@ def alias(obj, target):
     _KEEP.append(obj)
 
 
+def known(*objs):
+    """Declare functions generated code may call, with no rule: active arguments raise."""
+    for obj in objs:
+        _primitive_for(obj)
+
+
 def nondiff(*objs):
     """Declare functions whose results carry no derivative (comparisons, np.zeros)."""
     for obj in objs:

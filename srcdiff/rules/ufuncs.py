@@ -142,9 +142,11 @@ def minimum(g, ans, x, y):
             unbroadcast(g * ((y < x) + 0.5 * (x == y)), y))
 
 
-@rule(np.clip, wrt="a")
+@rule(np.clip)
 def clip(g, ans, a, a_min, a_max):
-    return g * ((a >= a_min) & (a <= a_max))
+    # a bound that is None is a constant, so its output is never asked for
+    return (unbroadcast(g * (ans == a), a), unbroadcast(g * (a < a_min), a_min),
+            unbroadcast(g * (a > a_max), a_max))
 
 
 @rule(builtins.float)
