@@ -4,6 +4,8 @@ source -> IR (``frontend``) -> adjoint IR (``transform``) -> Python (``emit``) -
 """
 import weakref
 
+import numpy as np
+
 from .compile.jit import Compiled
 from .emit.codegen import generate
 from .frontend.lower import lower
@@ -33,7 +35,10 @@ class Program:
         return self.module.text
 
     def _inputs(self, values):
-        return list(values) + [get() for get in self._free]
+        # Python floats become np.float64 so that rules follow NumPy's rules for
+        # x ** -0.5 and 1 / 0 (inf, nan) rather than raising or turning complex
+        return [np.float64(v) if type(v) is float else v for v in values] + \
+            [get() for get in self._free]
 
     def primal(self, values):
         return self.compiled(self.module.primal, *self._inputs(values))

@@ -33,9 +33,9 @@ class Compiled:
         module = import_path(self.path, module_name + "_jit")
         dispatchers = {}
         for name in self.names:
-            # boundscheck: an index out of range raises IndexError, as in Python,
-            # instead of reading garbage
-            dispatchers[name] = numba.njit(cache=True, boundscheck=True)(getattr(module, name))
+            # boundscheck: an index out of range raises IndexError instead of reading
+            # garbage; error_model="numpy": 1 / 0.0 is inf, as NumPy (and Python mode) give
+            dispatchers[name] = numba.njit(cache=True, boundscheck=True, error_model="numpy")(getattr(module, name))
             setattr(module, name, dispatchers[name])
         return dispatchers
 

@@ -14,7 +14,7 @@ import numpy as np
 from .. import rules
 from ..emit.naming import RESERVED, Namer
 from ..errors import UnsupportedError
-from ..ir.nodes import Apply, Const, Function, Loc, Opaque, Seq, Slice, Var
+from ..ir.nodes import Apply, Const, Function, Loc, Opaque, Seq, Slice, Var, atom_vars
 from .fence import Fence, _is_docstring
 
 BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -25,6 +25,9 @@ COMPARE = {gast.Lt: np.less, gast.LtE: np.less_equal, gast.Gt: np.greater,
            gast.GtE: np.greater_equal, gast.Eq: np.equal, gast.NotEq: np.not_equal}
 _STACKING = {id(np.array), id(np.asarray)}
 _TUPLE_ONLY = {id(np.concatenate), id(np.stack)}   # Numba takes a tuple of arrays, not a list
+_SEQUENCE_TAKING = {id(np.array), id(np.concatenate), id(np.stack)}
+# results that may share memory with their first argument
+_VIEWS = {id(np.reshape), id(np.transpose), id(np.ravel), id(np.asarray)}
 
 
 class _Unresolved:
@@ -45,6 +48,7 @@ class Lowerer:
         self.versions = {}        # user's name -> current atom
         self.free_values = {}     # extra parameter -> getter of the global value
         self.free_names = {}      # user's global name -> extra parameter
+        self.view_base = {}       # IR name -> the IR name whose memory it may share
         args = fn.args
         self.params = []
         for a in args.posonlyargs + args.args + args.kwonlyargs:
@@ -64,6 +68,9 @@ class Lowerer:
     def emit(self, prim, args, kwargs, node, target=None, callee=None):
         name = target or self.namer.temp()
         operator = isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare))
+        if (prim is rules.GETITEM or id(getattr(prim, "impl", None)) in _VIEWS) \
+                and args and isinstance(args[0], Var):
+            self.view_base[name] = args[0].name
         self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node), callee,
                                operator))
         return Var(name)
@@ -94,6 +101,7 @@ class Lowerer:
             elif isinstance(stmt, gast.AnnAssign):
                 self.assign(stmt.target, stmt.value)
             elif isinstance(stmt, gast.AugAssign):
+                self.check_unshared(stmt)
                 binop = gast.copy_location(gast.BinOp(
                     left=gast.Name(id=stmt.target.id, ctx=gast.Load(), annotation=None,
                                    type_comment=None),
@@ -104,6 +112,34 @@ class Lowerer:
             body=self.body, result=result, result_loc=self.loc(result_node),
             filename=self.source.filename, lineno=self.source.file_line(fn),
             free_values=self.free_values, namer=self.namer)
+
+    def _root(self, name):
+        while name in self.view_base:
+            name = self.view_base[name]
+        return name
+
+    def check_unshared(self, stmt):
+        """``y += e`` writes into y's array in NumPy: refuse it when another name sees that array."""
+        current = self.versions.get(stmt.target.id)
+        if not isinstance(current, Var):
+            return
+        root = self._root(current.name)
+        sharing = sorted(u for u, atom in self.versions.items() if u != stmt.target.id
+                         and isinstance(atom, Var) and self._root(atom.name) == root)
+        if sharing:
+            raise self.error(stmt, f"augmented assignment to `{stmt.target.id}`, whose array "
+                             f"`{sharing[0]}` shares (NumPy would change both in place)",
+                             f"write {stmt.target.id} = {stmt.target.id} <op> ... for a new array, "
+                             f"or copy first with np.copy")
+
+    def materialize(self, seq, node):
+        """Nested lists holding values become arrays first: [[a, b], c] -> [np.array([a, b]), c]."""
+        items = []
+        for item in seq.items:
+            if isinstance(item, Seq) and atom_vars(item):
+                item = self.emit(rules.lookup(np.array), [self.materialize(item, node)], {}, node)
+            items.append(item)
+        return Seq(tuple(items), seq.kind)
 
     def assign(self, target, value):
         if isinstance(target, gast.Name):
@@ -266,6 +302,8 @@ class Lowerer:
         prim = rules.lookup(obj)
         if prim is not None and id(obj) in _STACKING and args and not isinstance(args[0], Seq):
             prim = rules.lookup(np.copy if obj is np.array else np.asarray)
+        if id(obj) in _SEQUENCE_TAKING and args and isinstance(args[0], Seq):
+            args[0] = self.materialize(args[0], node)
         if id(obj) in _TUPLE_ONLY and args and isinstance(args[0], Seq):
             args[0] = Seq(args[0].items, "tuple")
         if prim is None:

@@ -49,7 +49,7 @@ def dump_adjoint(adj):
         for c in block.contributions:
             part = f"[{c.part}]" if c.part is not None else ""
             rows.append((f"    {adj.adjoint_names[c.var]} += vjp {stmt.prim.name}"
-                         f".{c.param}{part}(g={adj.adjoint_names[stmt.target]}, "
+                         f".{c.param}{part}(g={adj.adjoint_names.get(stmt.target, '0')}, "
                          f"ans={stmt.target})", stmt.loc.lineno))
     for p in adj.wrt:
         rows.append((f"    return {adj.adjoint_names.get(p, '0')} for {p}", None))
