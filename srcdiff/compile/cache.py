@@ -28,9 +28,13 @@ def cache_dir():
     return path
 
 
-def write_module(text, stem):
-    """Write ``text`` to the cache (once; the name is content-addressed) and return its path."""
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+def write_module(text, stem, salt=""):
+    """Write ``text`` to the cache (once; the name is content-addressed) and return its path.
+
+    ``salt`` (compile options, versions) enters the name too, so that Numba's cache of
+    a file compiled under other options is never picked up.
+    """
+    digest = hashlib.sha256((salt + "\0" + text).encode()).hexdigest()[:16]
     path = cache_dir() / f"srcdiff_{stem}_{digest}.py"
     if not path.exists():
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

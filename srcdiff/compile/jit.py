@@ -11,11 +11,23 @@ from numba.core.errors import NumbaError, NumbaWarning
 from .cache import import_path, write_module
 
 
+# boundscheck: an index out of range raises IndexError instead of reading garbage;
+# error_model="numpy": 1 / 0.0 is inf, as NumPy (and the Python mode) give
+JIT_OPTIONS = {"cache": True, "boundscheck": True, "error_model": "numpy"}
+
+
+def _salt():
+    import numba
+
+    from .. import __version__
+    return f"srcdiff {__version__} numba {numba.__version__} {sorted(JIT_OPTIONS.items())}"
+
+
 class Compiled:
     """The functions of one generated module, called compiled when possible."""
 
     def __init__(self, text, stem, names, jit=True):
-        self.path = write_module(text, stem)
+        self.path = write_module(text, stem, _salt())
         module_name = self.path.stem
         self.python = import_path(self.path, module_name)
         self.names = list(names)
@@ -33,9 +45,7 @@ class Compiled:
         module = import_path(self.path, module_name + "_jit")
         dispatchers = {}
         for name in self.names:
-            # boundscheck: an index out of range raises IndexError instead of reading
-            # garbage; error_model="numpy": 1 / 0.0 is inf, as NumPy (and Python mode) give
-            dispatchers[name] = numba.njit(cache=True, boundscheck=True, error_model="numpy")(getattr(module, name))
+            dispatchers[name] = numba.njit(**JIT_OPTIONS)(getattr(module, name))
             setattr(module, name, dispatchers[name])
         return dispatchers
 
