@@ -12,12 +12,15 @@ Each block is headed by a comment quoting the source line it comes from.
 """
 import ast
 import os
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import runtime
-from ..ir.nodes import Const, Opaque, Seq, Slice, Var
+from ..ir.nodes import Const, If, Opaque, Seq, Slice, Var, applies
+from ..ir.nodes import atom_vars as _atom_names
+from ..transform.reverse import BranchBlock
 from . import templates
 from .naming import RESERVED
 
@@ -66,6 +69,8 @@ def primal_expr(stmt):
         func = _load(stmt.callee)
     elif prim.attribute:
         return ast.Attribute(to_ast(args[0]), prim.attribute, ast.Load())
+    elif prim.name == "assign":
+        return to_ast(args[0])
     elif prim.name == "getitem":
         return ast.Subscript(to_ast(args[0]), to_ast(args[1], subscript=True), ast.Load())
     elif stmt.operator and prim.infix and len(args) == 2:
@@ -87,44 +92,130 @@ class _Lines:
     def __init__(self):
         self.lines = []
         self.assigned = set()
+        self.depth = 1
         self._last = None
+
+    def _put(self, text):
+        self.lines.append("    " * self.depth + text)
 
     def header(self, loc, prefix=""):
         key = (loc.filename, loc.lineno)
         if key != self._last:
             self._last = key
-            self.lines.append(f"    # {prefix}{os.path.basename(loc.filename)}:{loc.lineno}: {loc.text}")
+            self._put(f"# {prefix}{os.path.basename(loc.filename)}:{loc.lineno}: {loc.text}")
 
     def add(self, node):
         if isinstance(node, ast.Assign):
             self.assigned.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        self.lines.append("    " + ast.unparse(ast.fix_missing_locations(node)))
+        self._put(ast.unparse(ast.fix_missing_locations(node)))
+
+    def block(self, opener, emit_body):
+        """``opener`` (``if c:``, ``else:``) and an indented body (``pass`` if it is empty)."""
+        self._put(opener)
+        self.depth += 1
+        size = len(self.lines)
+        emit_body()
+        if len(self.lines) == size or all(line.strip().startswith("#")
+                                          for line in self.lines[size:]):
+            self._put("pass")
+        self.depth -= 1
+        self._last = None
 
 
 def _assign(name, value):
     return ast.Assign(targets=[ast.Name(name, ast.Store())], value=value, lineno=0)
 
 
+def _emit_forward(body, out, skip=()):
+    """The primal statements of ``body`` (leaving out the assigns to names in ``skip``)."""
+    for stmt in body:
+        if isinstance(stmt, If):
+            out.header(stmt.loc)
+            cond = ast.unparse(to_ast(stmt.cond))
+            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out))
+            if stmt.orelse:
+                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out))
+        elif stmt.target not in skip:
+            out.header(stmt.loc)
+            out.add(_assign(stmt.target, primal_expr(stmt)))
+
+
 def _primal_body(fn):
     out = _Lines()
-    for stmt in fn.body:
-        out.header(stmt.loc)
-        out.add(_assign(stmt.target, primal_expr(stmt)))
+    _emit_forward(fn.body, out)
     out.header(fn.result_loc)
     return out
 
 
-def _backward_body(adj):
-    """The adjoint statements; returns the lines and the primal names they read."""
-    out = _Lines()
-    names = adj.adjoint_names
-    result = adj.fn.result
-    started = {adj.seed} if isinstance(result, Var) and result.name in names else set()
-    for block in adj.blocks:
-        stmt = block.stmt
+def _needed(body, names):
+    """The statements of ``body`` that compute ``names``, with what they read in turn."""
+    names, kept = set(names), []
+    for stmt in reversed(body):
+        targets = {s.target for s in applies([stmt])}
+        if targets & names:
+            names |= {n for s in applies([stmt]) for n in s.reads()}
+            if isinstance(stmt, If):
+                names |= set(_atom_names(stmt.cond))
+            kept.append(stmt)
+    return kept[::-1]
+
+
+def _contributions(blocks):
+    for block in blocks:
+        if isinstance(block, BranchBlock):
+            yield from _contributions(block.then)
+            yield from _contributions(block.orelse)
+        else:
+            yield from block.contributions
+
+
+class _Backward:
+    """Writes the adjoint: blocks in reverse order, branches re-taken as in the forward pass."""
+
+    def __init__(self, adj):
+        self.adj = adj
+        self.names = adj.adjoint_names
+        self.out = _Lines()
+
+    def blocks(self, blocks, started, recompute):
+        for block in blocks:
+            if isinstance(block, BranchBlock):
+                self.branch(block, started, recompute)
+            else:
+                self.block(block, started)
+
+    def branch(self, block, started, recompute):
+        stmt, out = block.stmt, self.out
+        inner = {s.target for s in applies(stmt.then + stmt.orelse)}
+        # values from outside the if that an arm sends cotangents to start at zero, so that
+        # either arm may add to them
+        for c in _contributions([block]):
+            target = self.names[c.var]
+            if c.var not in inner and target not in started:
+                out.add(_assign(target, ast.Call(_load("zeros_like"), [_load(c.var)], [])))
+                started.add(target)
+        out.header(stmt.loc, "adjoint of ")
+        cond = ast.unparse(to_ast(stmt.cond))
+        for opener, arm, reverse in ((f"if {cond}:", stmt.then, block.then),
+                                     ("else:", stmt.orelse, block.orelse)):
+            def emit(arm=arm, reverse=reverse):
+                mark = len(out.lines)
+                self.blocks(reverse, set(started), recompute=False)
+                if recompute:    # the arm's values the adjoint reads: recomputed, not stored
+                    adjoint_lines = out.lines[mark:]
+                    del out.lines[mark:]
+                    out._last = None
+                    needed = _reads(adjoint_lines) if adjoint_lines else set()
+                    _emit_forward(_needed(arm, needed), out)
+                    out.lines += adjoint_lines
+            if reverse or opener.startswith("if"):
+                out.block(opener, emit)
+
+    def block(self, block, started):
+        stmt, out, names = block.stmt, self.out, self.names
         g = names.get(stmt.target)
         if g not in started or not block.contributions:
-            continue                      # a zero cotangent sends nothing
+            return                            # a zero cotangent sends nothing
         rule = stmt.prim.rule
         bindings = {p: to_ast(a) for p, a in block.bindings.items()}
         bindings.update(g=_load(g), ans=_load(stmt.target))
@@ -133,7 +224,7 @@ def _backward_body(adj):
             if c.part is not None:
                 bindings["part"] = ast.Constant(c.part)
             lets, exprs = templates.expand(rule, bindings, [rule.wrt.index(c.param)],
-                                           adj.fn.namer.fresh)
+                                           self.adj.fn.namer.fresh)
             for let in lets:
                 out.add(let)
             target = names[c.var]
@@ -142,13 +233,21 @@ def _backward_body(adj):
                 value = ast.BinOp(_load(target), ast.Add(), value)
             started.add(target)
             out.add(_assign(target, value))
-    results = [names[p] if names.get(p) in started else None for p in adj.wrt]
-    return out, results
+
+
+def _backward_body(adj):
+    """The adjoint's lines, and each wrt parameter's cotangent name (None when it got none)."""
+    writer = _Backward(adj)
+    result = adj.fn.result
+    started = {adj.seed} if isinstance(result, Var) and result.name in adj.adjoint_names else set()
+    writer.blocks(adj.blocks, started, recompute=True)
+    names = adj.adjoint_names
+    return writer.out, [names[p] if names.get(p) in started else None for p in adj.wrt]
 
 
 def _reads(lines):
-    """Every name the (comment or code) lines read."""
-    tree = ast.parse("\n".join(line.strip() for line in lines))
+    """Every name the lines read."""
+    tree = ast.parse(textwrap.dedent("\n".join(lines)))
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
@@ -182,7 +281,8 @@ def generate(fn, adj):
     grads = [adj.adjoint_names[p] for p in adj.wrt]
     read = _reads(backward.lines) - backward.assigned - {adj.seed}
     param_reads = [p for p in params if p in read]
-    saved = [s.target for s in fn.body if s.target in read and s.target != result]
+    saved = list(dict.fromkeys(s.target for s in applies(fn.body)
+                               if s.target in read and s.target != result))
     result_read = result in read and result not in params
     helpers = sorted(set(runtime.__all__) & read)
     out = result if result.isidentifier() else fn.namer.fresh("out")

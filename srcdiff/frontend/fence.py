@@ -4,15 +4,12 @@ import gast
 from ..errors import UnsupportedError
 
 _CONTROL_FLOW = "control flow is not handled by the source transform yet"
-_BRANCH = _CONTROL_FLOW + "; for a branch on array values write np.where(cond, a, b)"
 _LOOP = _CONTROL_FLOW + "; vectorise the loop over whole arrays"
 _IN_PLACE = ("in-place writes into arrays are not handled yet; build the array from its parts "
              "with np.stack / np.concatenate, or select with np.where")
 
 # node type -> (construct, hint)
 REJECTED = {
-    gast.If: ("`if` statement", _BRANCH),
-    gast.IfExp: ("conditional expression `a if c else b`", _BRANCH),
     gast.For: ("`for` loop", _LOOP),
     gast.While: ("`while` loop", _LOOP),
     gast.Break: ("`break`", _LOOP),
@@ -75,6 +72,10 @@ class Fence:
                 rejected = REJECTED.get(type(node))
                 if rejected:
                     raise self.error(node, *rejected)
+                if isinstance(node, gast.Return) and node is not body[-1]:
+                    raise self.error(node, "early `return`",
+                                     "assign the result to a name in each branch and return "
+                                     "it once, at the end")
 
     def _statement(self, stmt):
         if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
@@ -89,6 +90,9 @@ class Fence:
             raise self.error(stmt, "expression statement",
                              "assign its value to a name or remove it; side effects "
                              "inside a differentiated function are not kept")
+        elif isinstance(stmt, gast.If):
+            for inner in stmt.body + stmt.orelse:
+                self._statement(inner)
         elif not isinstance(stmt, (gast.Return, gast.Pass)):
             rejected = REJECTED.get(type(stmt), (f"`{type(stmt).__name__}` statement", ""))
             raise self.error(stmt, *rejected)

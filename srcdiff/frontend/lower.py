@@ -14,7 +14,7 @@ import numpy as np
 from .. import rules
 from ..emit.naming import RESERVED, Namer
 from ..errors import UnsupportedError
-from ..ir.nodes import Apply, Const, Function, Loc, Opaque, Seq, Slice, Var, atom_vars
+from ..ir.nodes import Apply, Const, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
 from .fence import Fence, _is_docstring
 
 BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -91,27 +91,68 @@ class Lowerer:
         fn = self.source.node
         result, result_node = None, None
         for stmt in fn.body:
-            if _is_docstring(stmt) or isinstance(stmt, gast.Pass):
-                continue
             if isinstance(stmt, gast.Return):
                 result, result_node = self.expr(stmt.value, target=self.namer.fresh("out")), stmt
-            elif isinstance(stmt, gast.Assign):
-                for target in stmt.targets:
-                    self.assign(target, stmt.value)
-            elif isinstance(stmt, gast.AnnAssign):
-                self.assign(stmt.target, stmt.value)
-            elif isinstance(stmt, gast.AugAssign):
-                self.check_unshared(stmt)
-                binop = gast.copy_location(gast.BinOp(
-                    left=gast.Name(id=stmt.target.id, ctx=gast.Load(), annotation=None,
-                                   type_comment=None),
-                    op=stmt.op, right=stmt.value), stmt)
-                self.assign(stmt.target, binop)
+            else:
+                self.statement(stmt)
         return Function(
             name=self.source.fun.__name__.replace("<lambda>", "lambda_"), params=self.params,
             body=self.body, result=result, result_loc=self.loc(result_node),
             filename=self.source.filename, lineno=self.source.file_line(fn),
             free_values=self.free_values, namer=self.namer)
+
+    def statement(self, stmt):
+        if _is_docstring(stmt) or isinstance(stmt, gast.Pass):
+            return
+        if isinstance(stmt, gast.Assign):
+            for target in stmt.targets:
+                self.assign(target, stmt.value)
+        elif isinstance(stmt, gast.AnnAssign):
+            self.assign(stmt.target, stmt.value)
+        elif isinstance(stmt, gast.AugAssign):
+            self.check_unshared(stmt)
+            binop = gast.copy_location(gast.BinOp(
+                left=gast.Name(id=stmt.target.id, ctx=gast.Load(), annotation=None,
+                               type_comment=None),
+                op=stmt.op, right=stmt.value), stmt)
+            self.assign(stmt.target, binop)
+        elif isinstance(stmt, gast.If):
+            self.branch(stmt, stmt.test, lambda: self.block(stmt.body),
+                        lambda: self.block(stmt.orelse))
+
+    def block(self, stmts):
+        for stmt in stmts:
+            self.statement(stmt)
+
+    def branch(self, node, test, lower_then, lower_else):
+        """Lower both arms into an If; names they leave different are merged by assigns."""
+        cond = self.expr(test)
+        before = dict(self.versions)
+        arms = []
+        for lower_arm in (lower_then, lower_else):
+            self.versions = dict(before)
+            outer, self.body = self.body, []
+            lower_arm()
+            arms.append((self.body, self.versions))
+            self.body = outer
+        (then_body, then_versions), (else_body, else_versions) = arms
+        self.versions = dict(before)
+        loc = self.loc(node)
+        merges = []
+        for user in sorted(set(then_versions) | set(else_versions)):
+            t, e = then_versions.get(user), else_versions.get(user)
+            if t is None or e is None:
+                continue                   # bound on one path only: Python's rules apply
+            if t == e:
+                self.versions[user] = t
+                continue
+            merged = self.define(user)
+            then_body.append(Apply(merged, rules.ASSIGN, [t], {}, loc))
+            else_body.append(Apply(merged, rules.ASSIGN, [e], {}, loc))
+            self.versions[user] = Var(merged)
+            merges.append(merged)
+        self.body.append(If(cond, then_body, else_body, loc, merges))
+        return cond
 
     def _root(self, name):
         while name in self.view_base:
@@ -177,10 +218,14 @@ class Lowerer:
             args = [self.expr(node.left), self.expr(node.right)]
             return self.emit(rules.lookup(ufunc), args, {}, node, target)
         if isinstance(node, gast.UnaryOp):
+            operand = self.expr(node.operand)
+            if isinstance(node.op, gast.USub) and isinstance(operand, Const) \
+                    and isinstance(operand.value, (int, float)) and not operand.source:
+                return Const(-operand.value)          # -1 is a literal, not an operation
             ufunc = UNARYOPS.get(type(node.op))
             if ufunc is None:
                 raise self.error(node, f"operator {type(node.op).__name__}")
-            return self.emit(rules.lookup(ufunc), [self.expr(node.operand)], {}, node, target)
+            return self.emit(rules.lookup(ufunc), [operand], {}, node, target)
         if isinstance(node, gast.Compare):
             if len(node.ops) != 1 or type(node.ops[0]) not in COMPARE:
                 raise self.error(node, "chained or identity comparison",
@@ -194,6 +239,15 @@ class Lowerer:
             return self.attribute(node, target)
         if isinstance(node, gast.Call):
             return self.call(node, target)
+        if isinstance(node, gast.IfExp):
+            key = self.namer.temp()        # a hidden name both arms assign
+            arm = lambda value: lambda: self.versions.__setitem__(key, self.expr(value))  # noqa: E731
+            self.branch(node, node.test, arm(node.body), arm(node.orelse))
+            result = self.versions.pop(key)
+            if target and isinstance(result, Var):
+                self.body.append(Apply(target, rules.ASSIGN, [result], {}, self.loc(node)))
+                return Var(target)
+            return result
         raise self.error(node, f"expression {type(node).__name__}")
 
     def index(self, node):

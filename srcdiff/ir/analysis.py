@@ -6,7 +6,7 @@ anything off the path to the result cost nothing in the adjoint.
 import inspect
 
 from ..errors import UnsupportedError
-from .nodes import Opaque, Var, atom_vars
+from .nodes import Opaque, applies, atom_vars
 
 
 def bind(stmt):
@@ -38,11 +38,12 @@ def differentiable_reads(stmt):
 def activity(fn, wrt):
     """The names of active values of ``fn`` when differentiating with respect to ``wrt``."""
     varied = set(wrt)
-    for stmt in fn.body:
+    statements = list(applies(fn.body))   # names are assigned once (merges once per branch)
+    for stmt in statements:
         if any(n in varied for n in differentiable_reads(stmt)):
             varied.add(stmt.target)
     useful = set(atom_vars(fn.result))
-    for stmt in reversed(fn.body):
+    for stmt in reversed(statements):
         if stmt.target in useful and stmt.target in varied:
             prim = stmt.prim
             if isinstance(prim, Opaque) or prim.rule is None:

@@ -69,6 +69,27 @@ class Apply:
 
 
 @dataclass
+class If:
+    """``if cond: then else: orelse``.  A name both branches give a value ends each
+    branch with an ``assign`` to one merged name (the SSA phi, as a copy)."""
+    cond: object           # an atom
+    then: list
+    orelse: list
+    loc: Loc
+    merges: list = field(default_factory=list)   # the merged names each arm assigns last
+
+
+def applies(body):
+    """Every Apply in ``body``, branches included, in source order."""
+    for stmt in body:
+        if isinstance(stmt, If):
+            yield from applies(stmt.then)
+            yield from applies(stmt.orelse)
+        else:
+            yield stmt
+
+
+@dataclass
 class Opaque:
     """A call to something with no rule: fine on constants, an error on active values."""
     name: str              # the name it is passed into generated code under
@@ -81,7 +102,7 @@ class Function:
     """A lowered function: parameters, body, the returned atom, and where it came from."""
     name: str
     params: list           # parameter names, in call order
-    body: list             # Apply statements
+    body: list             # Apply and If statements
     result: object         # the returned atom
     result_loc: Loc
     filename: str

@@ -1,5 +1,5 @@
 """Text dumps of the IR and the adjoint IR, for people reading what srcdiff built."""
-from .nodes import Const, Opaque, Seq, Slice, Var
+from .nodes import Const, If, Opaque, Seq, Slice, Var
 
 
 def atom(a):
@@ -31,26 +31,51 @@ def _rows(rows):
     return "\n".join(f"{text:<{width}}# line {line}" if line else text for text, line in rows)
 
 
+def _body_rows(body, indent):
+    rows = []
+    for s in body:
+        if isinstance(s, If):
+            rows.append((f"{indent}if {atom(s.cond)}:", s.loc.lineno))
+            rows += _body_rows(s.then, indent + "    ") or [(indent + "    pass", None)]
+            if s.orelse:
+                rows.append((f"{indent}else:", None))
+                rows += _body_rows(s.orelse, indent + "    ")
+        else:
+            rows.append((indent + apply_text(s), s.loc.lineno))
+    return rows
+
+
 def dump_function(fn):
     """The IR of a lowered function, one statement a line with its source line."""
     params = ", ".join(fn.params + list(fn.free_values))
-    rows = [(f"def {fn.name}({params}):", fn.lineno)]
-    rows += [("    " + apply_text(s), s.loc.lineno) for s in fn.body]
+    rows = [(f"def {fn.name}({params}):", fn.lineno)] + _body_rows(fn.body, "    ")
     rows.append((f"    return {atom(fn.result)}", fn.result_loc.lineno))
     return _rows(rows)
+
+
+def _block_rows(adj, blocks, indent):
+    rows = []
+    for block in blocks:
+        stmt = block.stmt
+        if isinstance(stmt, If):
+            rows.append((f"{indent}if {atom(stmt.cond)}:  (branch taken forward)", stmt.loc.lineno))
+            rows += _block_rows(adj, block.then, indent + "    ") or [(indent + "    pass", None)]
+            rows.append((f"{indent}else:", None))
+            rows += _block_rows(adj, block.orelse, indent + "    ") or [(indent + "    pass", None)]
+            continue
+        for c in block.contributions:
+            part = f"[{c.part}]" if c.part is not None else ""
+            rows.append((f"{indent}{adj.adjoint_names[c.var]} += vjp {stmt.prim.name}"
+                         f".{c.param}{part}(g={adj.adjoint_names.get(stmt.target, '0')}, "
+                         f"ans={stmt.target})", stmt.loc.lineno))
+    return rows
 
 
 def dump_adjoint(adj):
     """The adjoint IR: which rule sends which cotangent where, in reverse order."""
     rows = [(f"adjoint {adj.fn.name} wrt ({', '.join(adj.wrt)}) "
              f"seed {adj.seed} active {{{', '.join(sorted(adj.active))}}}", adj.fn.lineno)]
-    for block in adj.blocks:
-        stmt = block.stmt
-        for c in block.contributions:
-            part = f"[{c.part}]" if c.part is not None else ""
-            rows.append((f"    {adj.adjoint_names[c.var]} += vjp {stmt.prim.name}"
-                         f".{c.param}{part}(g={adj.adjoint_names.get(stmt.target, '0')}, "
-                         f"ans={stmt.target})", stmt.loc.lineno))
+    rows += _block_rows(adj, adj.blocks, "    ")
     for p in adj.wrt:
         rows.append((f"    return {adj.adjoint_names.get(p, '0')} for {p}", None))
     return _rows(rows)

@@ -133,3 +133,10 @@ def nondiff(*objs):
 
 
 GETITEM = define(operator.getitem, name="getitem")
+
+
+def _assign(x):
+    return x
+
+
+ASSIGN = define(_assign, name="assign")   # y = x, where branches merge

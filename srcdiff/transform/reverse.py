@@ -8,7 +8,7 @@ keeps every value the adjoint reads alive and hands them over.
 from dataclasses import dataclass, field
 
 from ..ir.analysis import activity, bind, unsupported
-from ..ir.nodes import Const, Seq, Var, atom_vars
+from ..ir.nodes import Const, If, Seq, Var, atom_vars
 
 
 @dataclass
@@ -25,6 +25,14 @@ class Block:
     stmt: object
     bindings: dict
     contributions: list
+
+
+@dataclass
+class BranchBlock:
+    """The adjoint of an If: the branch taken in the forward pass, reversed."""
+    stmt: object
+    then: list
+    orelse: list
 
 
 @dataclass
@@ -57,30 +65,43 @@ def reverse(fn, wrt):
     adj = Adjoint(fn=fn, wrt=list(wrt), active=active, seed=seed)
     if result_var in active:
         adj.adjoint_names[result_var] = seed
-    for stmt in reversed(fn.body):
-        if stmt.target not in active:
-            continue
-        bindings = bind(stmt)
-        _check_required(stmt, bindings)
-        rule = stmt.prim.rule
-        contributions = []
-        for param in rule.wrt:
-            atom = bindings.get(param)
-            if param == rule.sequence and isinstance(atom, Seq):
-                contributions += [Contribution(item.name, param, k) for k, item in enumerate(atom.items)
-                                  if isinstance(item, Var) and item.name in active]
-            elif param == rule.sequence:
-                raise unsupported(stmt.loc, f"{stmt.prim.name} of a value that is not a list or "
-                                  "tuple written in the call",
-                                  "write the sequence out in the call: np.stack([a, b])")
-            elif isinstance(atom, Var) and atom.name in active:
-                contributions.append(Contribution(atom.name, param))
-            elif any(n in active for n in atom_vars(atom)):
-                raise unsupported(stmt.loc, f"a sequence of differentiable values passed to "
-                                  f"{stmt.prim.name}", "make it an array first: np.array([a, b])")
-        for c in contributions:
-            if c.var not in adj.adjoint_names:
-                adj.adjoint_names[c.var] = namer.adjoint(c.var)
-        adj.blocks.append(Block(stmt, bindings, contributions))
+    adj.blocks = _reverse_body(fn.body, adj)
     return adj
 
+
+def _reverse_body(body, adj):
+    blocks = []
+    for stmt in reversed(body):
+        if isinstance(stmt, If):
+            then, orelse = _reverse_body(stmt.then, adj), _reverse_body(stmt.orelse, adj)
+            if then or orelse:
+                blocks.append(BranchBlock(stmt, then, orelse))
+        elif stmt.target in adj.active:
+            blocks.append(_block(stmt, adj))
+    return blocks
+
+
+def _block(stmt, adj):
+    bindings = bind(stmt)
+    _check_required(stmt, bindings)
+    rule = stmt.prim.rule
+    active = adj.active
+    contributions = []
+    for param in rule.wrt:
+        atom = bindings.get(param)
+        if param == rule.sequence and isinstance(atom, Seq):
+            contributions += [Contribution(item.name, param, k) for k, item in enumerate(atom.items)
+                              if isinstance(item, Var) and item.name in active]
+        elif param == rule.sequence:
+            raise unsupported(stmt.loc, f"{stmt.prim.name} of a value that is not a list or "
+                              "tuple written in the call",
+                              "write the sequence out in the call: np.stack([a, b])")
+        elif isinstance(atom, Var) and atom.name in active:
+            contributions.append(Contribution(atom.name, param))
+        elif any(n in active for n in atom_vars(atom)):
+            raise unsupported(stmt.loc, f"a sequence of differentiable values passed to "
+                              f"{stmt.prim.name}", "make it an array first: np.array([a, b])")
+    for c in contributions:
+        if c.var not in adj.adjoint_names:
+            adj.adjoint_names[c.var] = adj.fn.namer.adjoint(c.var)
+    return Block(stmt, bindings, contributions)
