@@ -13,7 +13,7 @@ import numpy as np
 __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
-    "cumsum_grad", "transpose_grad", "concat_part", "stack_part",
+    "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
 ]
 
 
@@ -179,3 +179,15 @@ def concat_part(g, arrays, axis, part):
 def stack_part(g, axis, part):
     """The slice of ``g`` that came from element ``part`` in ``np.stack(arrays, axis)``."""
     return np.moveaxis(g, axis, 0)[part]
+
+
+def trip_count(start, stop, step):
+    """How many times ``for i in range(start, stop, step)`` runs."""
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // -step)
+
+
+def stack_alloc(n, like):
+    """Room for ``n`` values shaped like ``like``: one per loop iteration, for the adjoint."""
+    return np.empty((n,) + np.shape(like))

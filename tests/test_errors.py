@@ -54,8 +54,8 @@ def test_two_lambdas_on_one_line_cannot_be_told_apart():
 
 def looping(x):
     total = 0.0
-    for i in range(3):
-        total = total + x[i]
+    while total < 3.0:
+        total = total + x[0]
     return total
 
 
@@ -65,7 +65,7 @@ def test_unsupported_construct_names_file_line_and_hint():
     err = info.value
     assert err.filename.endswith("test_errors.py")
     assert err.lineno == looping.__code__.co_firstlineno + 2
-    assert err.construct == "`for` loop" and err.col == 5
+    assert err.construct == "`while` loop" and err.col == 5
     assert "test_errors.py:" in str(err) and "looping()" in str(err) and "vectorise" in str(err)
 
 

@@ -229,3 +229,21 @@ def _stack_part(g, axis, part):
     if not _is_array(g):
         return None
     return lambda g, axis, part: np.moveaxis(g, axis, 0)[part]
+
+
+@overload(runtime.trip_count)
+def _trip_count(start, stop, step):
+    def impl(start, stop, step):
+        if step > 0:
+            return max(0, (stop - start + step - 1) // step)
+        return max(0, (start - stop - step - 1) // -step)
+    return impl
+
+
+@overload(runtime.stack_alloc)
+def _stack_alloc(n, like):
+    if _is_array(like):
+        return lambda n, like: np.empty((n,) + like.shape)
+    if isinstance(like, _SCALARS):
+        return lambda n, like: np.empty(n)
+    return None

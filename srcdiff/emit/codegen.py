@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import runtime
-from ..ir.nodes import Const, If, Opaque, Seq, Slice, Var, applies
+from ..ir.nodes import Const, For, If, Opaque, Seq, Slice, Var, applies
 from ..ir.nodes import atom_vars as _atom_names
-from ..transform.reverse import BranchBlock
+from ..transform.reverse import BranchBlock, LoopBlock
 from . import templates
 from .naming import RESERVED
 
@@ -92,11 +92,22 @@ class _Lines:
     def __init__(self):
         self.lines = []
         self.assigned = set()
+        self.order = {}            # names assigned, in order (dict as an ordered set)
         self.depth = 1
         self._last = None
 
+    def indent(self):
+        return "    " * self.depth
+
+    def put(self, text, assigns=None):
+        """A line of code as text (loops' bookkeeping), at the current depth."""
+        if assigns:
+            self.assigned.add(assigns)
+            self.order.setdefault(assigns)
+        self.lines.append(self.indent() + text)
+
     def _put(self, text):
-        self.lines.append("    " * self.depth + text)
+        self.lines.append(self.indent() + text)
 
     def header(self, loc, prefix=""):
         key = (loc.filename, loc.lineno)
@@ -106,7 +117,9 @@ class _Lines:
 
     def add(self, node):
         if isinstance(node, ast.Assign):
-            self.assigned.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            self.assigned.update(names)
+            self.order.update(dict.fromkeys(names))
         self._put(ast.unparse(ast.fix_missing_locations(node)))
 
     def block(self, opener, emit_body):
@@ -126,23 +139,73 @@ def _assign(name, value):
     return ast.Assign(targets=[ast.Name(name, ast.Store())], value=value, lineno=0)
 
 
-def _emit_forward(body, out, skip=()):
-    """The primal statements of ``body`` (leaving out the assigns to names in ``skip``)."""
+class _Loops:
+    """The names a loop's recording uses (trip count, counter, one stack per stored value)."""
+
+    def __init__(self, namer):
+        self.namer = namer
+        self.names = {}        # id(For) -> (count, counter)
+        self.stacks = {}       # id(For) -> {carried name: stack name}
+
+    def of(self, loop):
+        if id(loop) not in self.names:
+            self.names[id(loop)] = (self.namer.fresh(f"n_{loop.index}"),
+                                    self.namer.fresh(f"k_{loop.index}"))
+            self.stacks[id(loop)] = {}
+        return self.names[id(loop)]
+
+    def stack(self, loop, name):
+        self.of(loop)
+        stacks = self.stacks[id(loop)]
+        if name not in stacks:
+            stacks[name] = self.namer.fresh(f"{name}_stack")
+        return stacks[name]
+
+
+def _range_args(loop):
+    return ", ".join(ast.unparse(to_ast(a)) for a in (loop.start, loop.stop, loop.step))
+
+
+def _emit_forward(body, out, loops=None, skip=()):
+    """The primal statements of ``body``, leaving out assigns to ``skip``; with ``loops``,
+    loops also record what their adjoint reads (their trip count, stacks of values)."""
     for stmt in body:
         if isinstance(stmt, If):
             out.header(stmt.loc)
             cond = ast.unparse(to_ast(stmt.cond))
-            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out))
+            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out, loops))
             if stmt.orelse:
-                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out))
+                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out, loops))
+        elif isinstance(stmt, For):
+            _emit_loop(stmt, out, loops)
         elif stmt.target not in skip:
             out.header(stmt.loc)
             out.add(_assign(stmt.target, primal_expr(stmt)))
 
 
-def _primal_body(fn):
+def _emit_loop(loop, out, loops):
+    out.header(loop.loc)
+    record = loops is not None and id(loop) in loops.names
+    if record:
+        count, counter = loops.of(loop)
+        out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
+        for name, stack in loops.stacks[id(loop)].items():
+            out.put(f"{stack} = stack_alloc({count}, {name})", assigns=stack)
+        out.put(f"{counter} = 0", assigns=counter)
+
+    def body():
+        if record:
+            for name, stack in loops.stacks[id(loop)].items():
+                out.put(f"{stack}[{counter}] = {name}")
+        _emit_forward(loop.body, out, loops)
+        if record:
+            out.put(f"{counter} = {counter} + 1")
+    out.block(f"for {loop.index} in range({_range_args(loop)}):", body)
+
+
+def _primal_body(fn, loops=None):
     out = _Lines()
-    _emit_forward(fn.body, out)
+    _emit_forward(fn.body, out, loops)
     out.header(fn.result_loc)
     return out
 
@@ -156,6 +219,8 @@ def _needed(body, names):
             names |= {n for s in applies([stmt]) for n in s.reads()}
             if isinstance(stmt, If):
                 names |= set(_atom_names(stmt.cond))
+            if isinstance(stmt, For):
+                names |= {n for a in (stmt.start, stmt.stop, stmt.step) for n in _atom_names(a)}
             kept.append(stmt)
     return kept[::-1]
 
@@ -165,56 +230,95 @@ def _contributions(blocks):
         if isinstance(block, BranchBlock):
             yield from _contributions(block.then)
             yield from _contributions(block.orelse)
+        elif isinstance(block, LoopBlock):
+            yield from _contributions(block.body)
         else:
             yield from block.contributions
 
 
+def _zeros(target, var):
+    return _assign(target, ast.Call(_load("zeros_like"), [_load(var)], []))
+
+
 class _Backward:
-    """Writes the adjoint: blocks in reverse order, branches re-taken as in the forward pass."""
+    """Writes the adjoint: blocks in reverse order, branches re-taken as in the forward pass,
+    loops run backwards from their recorded values."""
 
     def __init__(self, adj):
         self.adj = adj
         self.names = adj.adjoint_names
         self.out = _Lines()
+        self.loops = _Loops(adj.fn.namer)
 
-    def blocks(self, blocks, started, recompute):
+    def blocks(self, blocks, started, recompute, carried=()):
         for block in blocks:
             if isinstance(block, BranchBlock):
                 self.branch(block, started, recompute)
+            elif isinstance(block, LoopBlock):
+                self.loop(block, started)
             else:
-                self.block(block, started)
+                self.block(block, started, carried)
+
+    def start_outside(self, blocks, inner, started):
+        """Cotangents of values from outside a region that it adds to start at zero there."""
+        for c in _contributions(blocks):
+            target = self.names[c.var]
+            if c.var not in inner and target not in started:
+                self.out.add(_zeros(target, c.var))
+                started.add(target)
+
+    def recomputed(self, emit_adjoint, statements, skip):
+        """Emit the adjoint, then put before it the statements that recompute what it reads."""
+        out = self.out
+        mark = len(out.lines)
+        emit_adjoint()
+        adjoint_lines = out.lines[mark:]
+        del out.lines[mark:]
+        out._last = None
+        needed = _reads(adjoint_lines) if adjoint_lines else set()
+        _emit_forward(_needed([s for s in statements if getattr(s, "target", None) not in skip],
+                              needed), out, self.loops)
+        out.lines += adjoint_lines
 
     def branch(self, block, started, recompute):
         stmt, out = block.stmt, self.out
-        inner = {s.target for s in applies(stmt.then + stmt.orelse)}
-        # values from outside the if that an arm sends cotangents to start at zero, so that
-        # either arm may add to them
-        for c in _contributions([block]):
-            target = self.names[c.var]
-            if c.var not in inner and target not in started:
-                out.add(_assign(target, ast.Call(_load("zeros_like"), [_load(c.var)], [])))
-                started.add(target)
+        self.start_outside([block], {s.target for s in applies(stmt.then + stmt.orelse)}, started)
         out.header(stmt.loc, "adjoint of ")
         cond = ast.unparse(to_ast(stmt.cond))
         for opener, arm, reverse in ((f"if {cond}:", stmt.then, block.then),
                                      ("else:", stmt.orelse, block.orelse)):
             def emit(arm=arm, reverse=reverse):
-                mark = len(out.lines)
-                self.blocks(reverse, set(started), recompute=False)
+                adjoint = lambda: self.blocks(reverse, set(started), recompute=False)  # noqa: E731
                 if recompute:    # the arm's values the adjoint reads: recomputed, not stored
-                    adjoint_lines = out.lines[mark:]
-                    del out.lines[mark:]
-                    out._last = None
-                    needed = _reads(adjoint_lines) if adjoint_lines else set()
-                    _emit_forward(_needed(arm, needed), out)
-                    out.lines += adjoint_lines
+                    self.recomputed(adjoint, arm, stmt.merges)
+                else:
+                    adjoint()
             if reverse or opener.startswith("if"):
                 out.block(opener, emit)
 
-    def block(self, block, started):
+    def loop(self, block, started):
+        loop, out = block.stmt, self.out
+        carried = set(loop.carried)
+        inner = {s.target for s in applies(loop.body)} - carried
+        self.start_outside([block], inner, started)
+        count, counter = self.loops.of(loop)
+        out.header(loop.loc, "adjoint of ")
+
+        def iteration():
+            start, step = (ast.unparse(to_ast(a)) for a in (loop.start, loop.step))
+            out.put(f"{loop.index} = {start} + {counter} * {step}")
+            mark = len(out.lines)
+            self.recomputed(lambda: self.blocks(block.body, set(started), recompute=False,
+                                                carried=carried), loop.body, carried)
+            restored = sorted(carried & _reads(out.lines[mark:]))
+            out.lines[mark:mark] = [out.indent() + f"{name} = {self.loops.stack(loop, name)}"
+                                    f"[{counter}]" for name in restored]
+        out.block(f"for {counter} in range({count} - 1, -1, -1):", iteration)
+
+    def block(self, block, started, carried=()):
         stmt, out, names = block.stmt, self.out, self.names
         g = names.get(stmt.target)
-        if g not in started or not block.contributions:
+        if g not in started:
             return                            # a zero cotangent sends nothing
         rule = stmt.prim.rule
         bindings = {p: to_ast(a) for p, a in block.bindings.items()}
@@ -233,16 +337,49 @@ class _Backward:
                 value = ast.BinOp(_load(target), ast.Add(), value)
             started.add(target)
             out.add(_assign(target, value))
+        if stmt.target in carried:
+            # the end of an iteration: earlier iterations' value is another value
+            out.add(_zeros(g, stmt.target))
 
 
 def _backward_body(adj):
-    """The adjoint's lines, and each wrt parameter's cotangent name (None when it got none)."""
+    """The adjoint's lines, each wrt parameter's cotangent name (None when it got none),
+    and the loops' recording names."""
     writer = _Backward(adj)
     result = adj.fn.result
     started = {adj.seed} if isinstance(result, Var) and result.name in adj.adjoint_names else set()
     writer.blocks(adj.blocks, started, recompute=True)
     names = adj.adjoint_names
-    return writer.out, [names[p] if names.get(p) in started else None for p in adj.wrt]
+    return writer.out, [names[p] if names.get(p) in started else None for p in adj.wrt], writer.loops
+
+
+def _inputs(lines):
+    """The names the lines read before assigning them: what they need from outside."""
+    tree = ast.parse(textwrap.dedent("\n".join(lines)))
+    assigned, needed = set(), []
+
+    def visit(node):
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            visit(node.value)
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                visit(target)
+            return
+        if isinstance(node, ast.For):
+            visit(node.iter)
+            visit(node.target)
+            for child in node.body:
+                visit(child)
+            return
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                assigned.add(node.id)
+            elif node.id not in assigned:
+                needed.append(node.id)
+            return
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+    visit(tree)
+    return set(needed)
 
 
 def _reads(lines):
@@ -271,20 +408,19 @@ def generate(fn, adj):
     """The generated module for ``fn`` and its adjoint ``adj``."""
     params = list(fn.params) + list(fn.free_values)
     signature = ", ".join(params)
-    primal = _primal_body(fn)
     result = ast.unparse(to_ast(fn.result))
-    backward, results = _backward_body(adj)
+    backward, results, loops = _backward_body(adj)
     for p, r in zip(adj.wrt, results, strict=True):
         if r is None:
-            backward.add(_assign(adj.adjoint_names.setdefault(p, adj.fn.namer.adjoint(p)),
-                                 ast.Call(_load("zeros_like"), [_load(p)], [])))
+            backward.add(_zeros(adj.adjoint_names.setdefault(p, adj.fn.namer.adjoint(p)), p))
+    primal = _primal_body(fn)
+    forward = _primal_body(fn, loops)      # the primal, recording what the loops' adjoints read
     grads = [adj.adjoint_names[p] for p in adj.wrt]
-    read = _reads(backward.lines) - backward.assigned - {adj.seed}
+    read = _inputs(backward.lines) - {adj.seed}
     param_reads = [p for p in params if p in read]
-    saved = list(dict.fromkeys(s.target for s in applies(fn.body)
-                               if s.target in read and s.target != result))
+    saved = [n for n in forward.order if n in read and n != result and n not in params]
     result_read = result in read and result not in params
-    helpers = sorted(set(runtime.__all__) & read)
+    helpers = sorted(set(runtime.__all__) & (_reads(backward.lines) | _reads(forward.lines)))
     out = result if result.isidentifier() else fn.namer.fresh("out")
     backward_params = param_reads + saved + ([out] if result_read else []) + [adj.seed]
     loc = f"{os.path.basename(fn.filename)}:{fn.lineno}"
@@ -305,7 +441,7 @@ def generate(fn, adj):
     text += primal.lines + [f"    return {result}"]
     text += ["", "", f"def {fwd}({signature}):",
              f'    """{fn.name}: its result, then the values {bwd} reads."""']
-    text += primal.lines + [f"    return {_tuple([result] + saved)}"]
+    text += forward.lines + [f"    return {_tuple([result] + saved)}"]
     text += ["", "", f"def {bwd}({', '.join(backward_params)}):",
              f'    """Cotangents of ({wrt}), given {adj.seed}, the cotangent of the result."""']
     text += backward.lines + [f"    return {_tuple(grads)}"]

@@ -4,13 +4,12 @@ import gast
 from ..errors import UnsupportedError
 
 _CONTROL_FLOW = "control flow is not handled by the source transform yet"
-_LOOP = _CONTROL_FLOW + "; vectorise the loop over whole arrays"
+_LOOP = _CONTROL_FLOW + "; vectorise the loop over whole arrays, or use a for loop over range"
 _IN_PLACE = ("in-place writes into arrays are not handled yet; build the array from its parts "
              "with np.stack / np.concatenate, or select with np.where")
 
 # node type -> (construct, hint)
 REJECTED = {
-    gast.For: ("`for` loop", _LOOP),
     gast.While: ("`while` loop", _LOOP),
     gast.Break: ("`break`", _LOOP),
     gast.Continue: ("`continue`", _LOOP),
@@ -92,6 +91,11 @@ class Fence:
                              "inside a differentiated function are not kept")
         elif isinstance(stmt, gast.If):
             for inner in stmt.body + stmt.orelse:
+                self._statement(inner)
+        elif isinstance(stmt, gast.For):
+            if stmt.orelse:
+                raise self.error(stmt, "`for ... else`", "test a flag after the loop")
+            for inner in stmt.body:
                 self._statement(inner)
         elif not isinstance(stmt, (gast.Return, gast.Pass)):
             rejected = REJECTED.get(type(stmt), (f"`{type(stmt).__name__}` statement", ""))

@@ -14,7 +14,7 @@ import numpy as np
 from .. import rules
 from ..emit.naming import RESERVED, Namer
 from ..errors import UnsupportedError
-from ..ir.nodes import Apply, Const, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
+from ..ir.nodes import Apply, Const, For, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
 from .fence import Fence, _is_docstring
 
 BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -28,6 +28,13 @@ _TUPLE_ONLY = {id(np.concatenate), id(np.stack)}   # Numba takes a tuple of arra
 _SEQUENCE_TAKING = {id(np.array), id(np.concatenate), id(np.stack)}
 # results that may share memory with their first argument
 _VIEWS = {id(np.reshape), id(np.transpose), id(np.ravel), id(np.asarray)}
+
+
+class _LoopLocal:
+    """A name first bound inside a loop: reading it after the loop is refused."""
+
+    def __init__(self, user, loc):
+        self.user, self.loc = user, loc
 
 
 class _Unresolved:
@@ -119,6 +126,46 @@ class Lowerer:
         elif isinstance(stmt, gast.If):
             self.branch(stmt, stmt.test, lambda: self.block(stmt.body),
                         lambda: self.block(stmt.orelse))
+        elif isinstance(stmt, gast.For):
+            self.loop(stmt)
+
+    def loop(self, node):
+        """``for i in range(...)``: carried names get one IR name, set before and in the loop."""
+        it = node.iter
+        if not (isinstance(it, gast.Call) and self.resolve(it.func) is range
+                and 1 <= len(it.args) <= 3 and not it.keywords):
+            raise self.error(it, "`for` over something other than range(...)",
+                             "loop over indices: for i in range(len(x))")
+        if not isinstance(node.target, gast.Name):
+            raise self.error(node.target, "`for` with an unpacking target",
+                             "loop over one index and read the values inside")
+        bounds = [self.expr(a) for a in it.args]
+        start, stop, step = ([Const(0)] + bounds + [Const(1)])[:3] if len(bounds) == 1 \
+            else (bounds + [Const(1)])[:3]
+        assigned = {t.id for stmt in node.body for n in gast.walk(stmt)
+                    if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign))
+                    for t in (n.targets if isinstance(n, gast.Assign) else [n.target])
+                    for t in gast.walk(t) if isinstance(t, gast.Name)}
+        loc = self.loc(node)
+        carried = []
+        for user in sorted(u for u in assigned & set(self.versions)
+                           if not isinstance(self.versions[u], _LoopLocal)):
+            name = self.define(user)
+            self.body.append(Apply(name, rules.ASSIGN, [self.versions[user]], {}, loc))
+            self.versions[user] = Var(name)
+            carried.append((user, name))
+        index = self.define(node.target.id)
+        self.versions[node.target.id] = Var(index)
+        outer, self.body = self.body, []
+        self.block(node.body)
+        for user, name in carried:
+            if self.versions[user] != Var(name):
+                self.body.append(Apply(name, rules.ASSIGN, [self.versions[user]], {}, loc))
+            self.versions[user] = Var(name)
+        for user in assigned - {u for u, _ in carried}:
+            self.versions[user] = _LoopLocal(user, loc)   # Python would keep the last value
+        body, self.body = self.body, outer
+        self.body.append(For(index, start, stop, step, body, [n for _, n in carried], loc))
 
     def block(self, stmts):
         for stmt in stmts:
@@ -262,7 +309,12 @@ class Lowerer:
 
     def name(self, node):
         if node.id in self.versions:
-            return self.versions[node.id]
+            atom = self.versions[node.id]
+            if isinstance(atom, _LoopLocal):
+                raise self.error(node, f"use of `{node.id}` after the loop that first assigns it "
+                                 f"(line {atom.loc.lineno})",
+                                 f"give {node.id} a value before the loop")
+            return atom
         value = self.resolve(node)
         if callable(value) or isinstance(value, types.ModuleType):
             raise self.error(node, f"use of `{node.id}` as a value",

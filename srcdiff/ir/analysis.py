@@ -38,18 +38,28 @@ def differentiable_reads(stmt):
 def activity(fn, wrt):
     """The names of active values of ``fn`` when differentiating with respect to ``wrt``."""
     varied = set(wrt)
-    statements = list(applies(fn.body))   # names are assigned once (merges once per branch)
-    for stmt in statements:
-        if any(n in varied for n in differentiable_reads(stmt)):
-            varied.add(stmt.target)
+    statements = list(applies(fn.body))   # loops carry values around: repeat to a fixpoint
+    changed = True
+    while changed:
+        changed = False
+        for stmt in statements:
+            if stmt.target not in varied and any(n in varied for n in differentiable_reads(stmt)):
+                varied.add(stmt.target)
+                changed = True
     useful = set(atom_vars(fn.result))
-    for stmt in reversed(statements):
-        if stmt.target in useful and stmt.target in varied:
-            prim = stmt.prim
-            if isinstance(prim, Opaque) or prim.rule is None:
-                name = getattr(prim, "label", None) or prim.name
-                raise unsupported(stmt.loc, f"call to `{name}` on a differentiable value",
-                                  f"{name} has no derivative rule; register one with "
-                                  "@srcdiff.rule, or apply it to constants only")
-            useful.update(differentiable_reads(stmt))
+    changed = True
+    while changed:
+        changed = False
+        for stmt in reversed(statements):
+            if stmt.target in useful and stmt.target in varied:
+                prim = stmt.prim
+                if isinstance(prim, Opaque) or prim.rule is None:
+                    name = getattr(prim, "label", None) or prim.name
+                    raise unsupported(stmt.loc, f"call to `{name}` on a differentiable value",
+                                      f"{name} has no derivative rule; register one with "
+                                      "@srcdiff.rule, or apply it to constants only")
+                new = set(differentiable_reads(stmt)) - useful
+                if new:
+                    useful |= new
+                    changed = True
     return varied & useful

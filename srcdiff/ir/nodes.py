@@ -79,12 +79,30 @@ class If:
     merges: list = field(default_factory=list)   # the merged names each arm assigns last
 
 
+@dataclass
+class For:
+    """``for index in range(start, stop, step): body``.
+
+    A name the body reassigns that lived before the loop is *carried*: one IR name,
+    set before the loop and again at the end of each iteration (an ``assign``).
+    """
+    index: str
+    start: object          # atoms
+    stop: object
+    step: object
+    body: list
+    carried: list          # IR names of the carried values
+    loc: Loc
+
+
 def applies(body):
-    """Every Apply in ``body``, branches included, in source order."""
+    """Every Apply in ``body``, branches and loops included, in source order."""
     for stmt in body:
         if isinstance(stmt, If):
             yield from applies(stmt.then)
             yield from applies(stmt.orelse)
+        elif isinstance(stmt, For):
+            yield from applies(stmt.body)
         else:
             yield stmt
 

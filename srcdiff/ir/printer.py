@@ -1,5 +1,5 @@
 """Text dumps of the IR and the adjoint IR, for people reading what srcdiff built."""
-from .nodes import Const, If, Opaque, Seq, Slice, Var
+from .nodes import Const, For, If, Opaque, Seq, Slice, Var
 
 
 def atom(a):
@@ -34,7 +34,12 @@ def _rows(rows):
 def _body_rows(body, indent):
     rows = []
     for s in body:
-        if isinstance(s, If):
+        if isinstance(s, For):
+            bounds = ", ".join(atom(a) for a in (s.start, s.stop, s.step))
+            rows.append((f"{indent}for {s.index} in range({bounds}):  "
+                         f"carried ({', '.join(s.carried)})", s.loc.lineno))
+            rows += _body_rows(s.body, indent + "    ") or [(indent + "    pass", None)]
+        elif isinstance(s, If):
             rows.append((f"{indent}if {atom(s.cond)}:", s.loc.lineno))
             rows += _body_rows(s.then, indent + "    ") or [(indent + "    pass", None)]
             if s.orelse:
@@ -57,6 +62,11 @@ def _block_rows(adj, blocks, indent):
     rows = []
     for block in blocks:
         stmt = block.stmt
+        if isinstance(stmt, For):
+            rows.append((f"{indent}for {stmt.index} reversed:  (values of each iteration "
+                         "restored)", stmt.loc.lineno))
+            rows += _block_rows(adj, block.body, indent + "    ")
+            continue
         if isinstance(stmt, If):
             rows.append((f"{indent}if {atom(stmt.cond)}:  (branch taken forward)", stmt.loc.lineno))
             rows += _block_rows(adj, block.then, indent + "    ") or [(indent + "    pass", None)]

@@ -8,7 +8,7 @@ keeps every value the adjoint reads alive and hands them over.
 from dataclasses import dataclass, field
 
 from ..ir.analysis import activity, bind, unsupported
-from ..ir.nodes import Const, If, Seq, Var, atom_vars
+from ..ir.nodes import Const, For, If, Seq, Var, atom_vars
 
 
 @dataclass
@@ -33,6 +33,13 @@ class BranchBlock:
     stmt: object
     then: list
     orelse: list
+
+
+@dataclass
+class LoopBlock:
+    """The adjoint of a For: its iterations run backwards, each restored, then reversed."""
+    stmt: object
+    body: list
 
 
 @dataclass
@@ -76,6 +83,10 @@ def _reverse_body(body, adj):
             then, orelse = _reverse_body(stmt.then, adj), _reverse_body(stmt.orelse, adj)
             if then or orelse:
                 blocks.append(BranchBlock(stmt, then, orelse))
+        elif isinstance(stmt, For):
+            body = _reverse_body(stmt.body, adj)
+            if body:
+                blocks.append(LoopBlock(stmt, body))
         elif stmt.target in adj.active:
             blocks.append(_block(stmt, adj))
     return blocks
