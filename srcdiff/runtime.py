@@ -14,6 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
+    "stack_push",
 ]
 
 
@@ -191,3 +192,13 @@ def trip_count(start, stop, step):
 def stack_alloc(n, like):
     """Room for ``n`` values shaped like ``like``: one per loop iteration, for the adjoint."""
     return np.empty((n,) + np.shape(like))
+
+
+def stack_push(stack, k, value):
+    """``stack[k] = value``, doubling the stack first when it is full; returns the stack."""
+    if k == stack.shape[0]:
+        grown = np.empty((2 * k + 1,) + stack.shape[1:])
+        grown[:k] = stack
+        stack = grown
+    stack[k] = value
+    return stack

@@ -56,6 +56,7 @@ def looping(x):
     total = 0.0
     while total < 3.0:
         total = total + x[0]
+        break
     return total
 
 
@@ -64,9 +65,9 @@ def test_unsupported_construct_names_file_line_and_hint():
         srcdiff.grad(looping, mode="source")(np.ones(3))
     err = info.value
     assert err.filename.endswith("test_errors.py")
-    assert err.lineno == looping.__code__.co_firstlineno + 2
-    assert err.construct == "`while` loop" and err.col == 5
-    assert "test_errors.py:" in str(err) and "looping()" in str(err) and "vectorise" in str(err)
+    assert err.lineno == looping.__code__.co_firstlineno + 4
+    assert err.construct == "`break`" and err.col == 9
+    assert "test_errors.py:" in str(err) and "looping()" in str(err) and "under an `if`" in str(err)
 
 
 def opaque_call(x):

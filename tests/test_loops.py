@@ -164,6 +164,48 @@ def _nonlinear_derivative(x, n):
     return d
 
 
+def doubling(x):
+    y = x * 2
+    while np.linalg.norm(y) < 1000:
+        y = y * 2
+    return y
+
+
+def newton_sqrt(a):
+    x = 1.0
+    while abs(x * x - a) > 1e-12:
+        x = 0.5 * (x + a / x)
+    return x
+
+
+def never_runs(x):
+    y = x * 3.0
+    while np.sum(y) > 1e9:
+        y = y * 0.5
+    return np.sum(y * y)
+
+
+@BOTH
+def test_norm_doubling_while_loop_vjp(jit):
+    x = np.array([0.5, -1.2, 0.3])
+    v = np.array([0.1, 1.0, 0.0001])
+    y, pullback = srcdiff.vjp(doubling, x, mode="source", jit=jit)
+    k = int(round(np.log2(y[0] / x[0])))
+    assert np.linalg.norm(y) >= 1000 and np.linalg.norm(y / 2) < 1000
+    (dx,) = pullback(v)
+    np.testing.assert_allclose(dx, 2.0 ** k * v)
+
+
+@BOTH
+def test_while_loops_with_data_dependent_trip_counts(jit):
+    for a in (2.0, 9.0, 0.3):
+        assert srcdiff.grad(newton_sqrt, jit=jit)(a) == pytest.approx(0.5 / np.sqrt(a))
+    srcdiff.check_grad(never_runs, X[:3], jit=jit)
+    g = srcdiff.grad(newton_sqrt)
+    g(2.0)
+    assert g.jitted, g.jit_reason
+
+
 def reads_loop_local(x):
     for i in range(3):
         last = x[i]

@@ -247,3 +247,6 @@ def _stack_alloc(n, like):
     if isinstance(like, _SCALARS):
         return lambda n, like: np.empty(n)
     return None
+
+
+register_jitable(runtime.stack_push)      # the same code runs compiled

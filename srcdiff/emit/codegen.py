@@ -149,8 +149,8 @@ class _Loops:
 
     def of(self, loop):
         if id(loop) not in self.names:
-            self.names[id(loop)] = (self.namer.fresh(f"n_{loop.index}"),
-                                    self.namer.fresh(f"k_{loop.index}"))
+            label = loop.index or "iterations"
+            self.names[id(loop)] = (self.namer.fresh(f"n_{label}"), self.namer.fresh(f"k_{label}"))
             self.stacks[id(loop)] = {}
         return self.names[id(loop)]
 
@@ -186,21 +186,33 @@ def _emit_forward(body, out, loops=None, skip=()):
 def _emit_loop(loop, out, loops):
     out.header(loop.loc)
     record = loops is not None and id(loop) in loops.names
+    stacks = loops.stacks[id(loop)] if record else {}
     if record:
         count, counter = loops.of(loop)
-        out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
-        for name, stack in loops.stacks[id(loop)].items():
-            out.put(f"{stack} = stack_alloc({count}, {name})", assigns=stack)
+        if loop.index is not None:
+            out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
+        for name, stack in stacks.items():
+            size = count if loop.index is not None else 8   # a while loop's stacks grow
+            out.put(f"{stack} = stack_alloc({size}, {name})", assigns=stack)
         out.put(f"{counter} = 0", assigns=counter)
 
     def body():
-        if record:
-            for name, stack in loops.stacks[id(loop)].items():
+        if loop.index is None:
+            _emit_forward(loop.test, out, loops)
+            out.block(f"if not {ast.unparse(to_ast(loop.cond))}:", lambda: out.put("break"))
+        for name, stack in stacks.items():
+            if loop.index is None:
+                out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
+            else:
                 out.put(f"{stack}[{counter}] = {name}")
         _emit_forward(loop.body, out, loops)
         if record:
             out.put(f"{counter} = {counter} + 1")
-    out.block(f"for {loop.index} in range({_range_args(loop)}):", body)
+    opener = f"for {loop.index} in range({_range_args(loop)}):" if loop.index is not None \
+        else "while True:"
+    out.block(opener, body)
+    if record and loop.index is None:
+        out.put(f"{count} = {counter}", assigns=count)
 
 
 def _primal_body(fn, loops=None):
@@ -305,8 +317,9 @@ class _Backward:
         out.header(loop.loc, "adjoint of ")
 
         def iteration():
-            start, step = (ast.unparse(to_ast(a)) for a in (loop.start, loop.step))
-            out.put(f"{loop.index} = {start} + {counter} * {step}")
+            if loop.index is not None:
+                start, step = (ast.unparse(to_ast(a)) for a in (loop.start, loop.step))
+                out.put(f"{loop.index} = {start} + {counter} * {step}")
             mark = len(out.lines)
             self.recomputed(lambda: self.blocks(block.body, set(started), recompute=False,
                                                 carried=carried), loop.body, carried)

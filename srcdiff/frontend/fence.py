@@ -4,13 +4,13 @@ import gast
 from ..errors import UnsupportedError
 
 _CONTROL_FLOW = "control flow is not handled by the source transform yet"
-_LOOP = _CONTROL_FLOW + "; vectorise the loop over whole arrays, or use a for loop over range"
+_LOOP = ("`break` and `continue` are not handled yet; put the rest of the body under an `if`, "
+         "or move the exit test into the `while` condition")
 _IN_PLACE = ("in-place writes into arrays are not handled yet; build the array from its parts "
              "with np.stack / np.concatenate, or select with np.where")
 
 # node type -> (construct, hint)
 REJECTED = {
-    gast.While: ("`while` loop", _LOOP),
     gast.Break: ("`break`", _LOOP),
     gast.Continue: ("`continue`", _LOOP),
     gast.BoolOp: ("`and` / `or`", "use np.logical_and / np.logical_or, or np.where"),
@@ -92,9 +92,10 @@ class Fence:
         elif isinstance(stmt, gast.If):
             for inner in stmt.body + stmt.orelse:
                 self._statement(inner)
-        elif isinstance(stmt, gast.For):
+        elif isinstance(stmt, (gast.For, gast.While)):
             if stmt.orelse:
-                raise self.error(stmt, "`for ... else`", "test a flag after the loop")
+                raise self.error(stmt, f"`{type(stmt).__name__.lower()} ... else`",
+                                 "test a flag after the loop")
             for inner in stmt.body:
                 self._statement(inner)
         elif not isinstance(stmt, (gast.Return, gast.Pass)):

@@ -126,22 +126,25 @@ class Lowerer:
         elif isinstance(stmt, gast.If):
             self.branch(stmt, stmt.test, lambda: self.block(stmt.body),
                         lambda: self.block(stmt.orelse))
-        elif isinstance(stmt, gast.For):
+        elif isinstance(stmt, (gast.For, gast.While)):
             self.loop(stmt)
 
     def loop(self, node):
-        """``for i in range(...)``: carried names get one IR name, set before and in the loop."""
-        it = node.iter
-        if not (isinstance(it, gast.Call) and self.resolve(it.func) is range
-                and 1 <= len(it.args) <= 3 and not it.keywords):
-            raise self.error(it, "`for` over something other than range(...)",
-                             "loop over indices: for i in range(len(x))")
-        if not isinstance(node.target, gast.Name):
-            raise self.error(node.target, "`for` with an unpacking target",
-                             "loop over one index and read the values inside")
-        bounds = [self.expr(a) for a in it.args]
-        start, stop, step = ([Const(0)] + bounds + [Const(1)])[:3] if len(bounds) == 1 \
-            else (bounds + [Const(1)])[:3]
+        """``for i in range(...)`` and ``while``: carried names get one IR name, set
+        before the loop and at the end of each iteration."""
+        start = stop = step = index = None
+        if isinstance(node, gast.For):
+            it = node.iter
+            if not (isinstance(it, gast.Call) and self.resolve(it.func) is range
+                    and 1 <= len(it.args) <= 3 and not it.keywords):
+                raise self.error(it, "`for` over something other than range(...)",
+                                 "loop over indices: for i in range(len(x))")
+            if not isinstance(node.target, gast.Name):
+                raise self.error(node.target, "`for` with an unpacking target",
+                                 "loop over one index and read the values inside")
+            bounds = [self.expr(a) for a in it.args]
+            start, stop, step = ([Const(0)] + bounds + [Const(1)])[:3] if len(bounds) == 1 \
+                else (bounds + [Const(1)])[:3]
         assigned = {t.id for stmt in node.body for n in gast.walk(stmt)
                     if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign))
                     for t in (n.targets if isinstance(n, gast.Assign) else [n.target])
@@ -154,9 +157,14 @@ class Lowerer:
             self.body.append(Apply(name, rules.ASSIGN, [self.versions[user]], {}, loc))
             self.versions[user] = Var(name)
             carried.append((user, name))
-        index = self.define(node.target.id)
-        self.versions[node.target.id] = Var(index)
         outer, self.body = self.body, []
+        cond = None
+        if isinstance(node, gast.For):
+            index = self.define(node.target.id)
+            self.versions[node.target.id] = Var(index)
+        else:
+            cond = self.expr(node.test)
+        test, self.body = self.body, []
         self.block(node.body)
         for user, name in carried:
             if self.versions[user] != Var(name):
@@ -165,7 +173,8 @@ class Lowerer:
         for user in assigned - {u for u, _ in carried}:
             self.versions[user] = _LoopLocal(user, loc)   # Python would keep the last value
         body, self.body = self.body, outer
-        self.body.append(For(index, start, stop, step, body, [n for _, n in carried], loc))
+        self.body.append(For(index, start, stop, step, body, [n for _, n in carried], loc,
+                             test, cond))
 
     def block(self, stmts):
         for stmt in stmts:

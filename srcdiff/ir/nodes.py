@@ -81,7 +81,8 @@ class If:
 
 @dataclass
 class For:
-    """``for index in range(start, stop, step): body``.
+    """``for index in range(start, stop, step): body``, or (index None)
+    ``while cond: body`` where ``test`` computes ``cond`` at the start of each iteration.
 
     A name the body reassigns that lived before the loop is *carried*: one IR name,
     set before the loop and again at the end of each iteration (an ``assign``).
@@ -93,6 +94,8 @@ class For:
     body: list
     carried: list          # IR names of the carried values
     loc: Loc
+    test: list = field(default_factory=list)
+    cond: object = None
 
 
 def applies(body):
@@ -102,6 +105,7 @@ def applies(body):
             yield from applies(stmt.then)
             yield from applies(stmt.orelse)
         elif isinstance(stmt, For):
+            yield from applies(stmt.test)
             yield from applies(stmt.body)
         else:
             yield stmt

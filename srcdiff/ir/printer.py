@@ -34,7 +34,12 @@ def _rows(rows):
 def _body_rows(body, indent):
     rows = []
     for s in body:
-        if isinstance(s, For):
+        if isinstance(s, For) and s.index is None:
+            rows.append((f"{indent}while:  carried ({', '.join(s.carried)})", s.loc.lineno))
+            rows += _body_rows(s.test, indent + "    ")
+            rows.append((f"{indent}    if not {atom(s.cond)}: break", s.loc.lineno))
+            rows += _body_rows(s.body, indent + "    ")
+        elif isinstance(s, For):
             bounds = ", ".join(atom(a) for a in (s.start, s.stop, s.step))
             rows.append((f"{indent}for {s.index} in range({bounds}):  "
                          f"carried ({', '.join(s.carried)})", s.loc.lineno))
@@ -63,8 +68,8 @@ def _block_rows(adj, blocks, indent):
     for block in blocks:
         stmt = block.stmt
         if isinstance(stmt, For):
-            rows.append((f"{indent}for {stmt.index} reversed:  (values of each iteration "
-                         "restored)", stmt.loc.lineno))
+            rows.append((f"{indent}{'for ' + stmt.index if stmt.index else 'while'} reversed:"
+                         "  (values of each iteration restored)", stmt.loc.lineno))
             rows += _block_rows(adj, block.body, indent + "    ")
             continue
         if isinstance(stmt, If):
