@@ -19,10 +19,6 @@ How the PyTorch idioms map onto srcdiff:
 
 Not here yet (they come later, with control flow and the tape API):
 
-* 000 In[97]/In[90] and 004 In[12]/In[13]: ``while y.data.norm() < 200: y = y * 2`` then
-  ``y.backward(v)`` -- a ``while`` loop, which the source transform does not support yet.
-  (The notebooks printed ``x.grad = v * 2**k`` for the number ``k`` of doublings:
-  ``[12.8, 128, 0.0128]`` = v * 128 in 000, ``[51.2, 512, 0.0512]`` = v * 512 in 004.)
 * 002 Jacobian cell written as in the notes, with in-place writes ``b[0] = ...`` into
   ``b = torch.zeros(3)``: in-place writes are not supported yet, so the Jacobian below
   builds ``b`` with ``np.array([...])``.
@@ -87,6 +83,24 @@ def cell_000_requires_grad_():
 def euclidean_norm(y):
     # 000 In[97] / In[99]-In[100]: y.data.norm() = sqrt(2.3188^2 + 0.6005^2 + 0.0291^2)
     return np.linalg.norm(y)
+
+
+def norm_doubling(x, limit):
+    # 000 In[97] (limit 200) and 004 (limit 1000): double y until its norm reaches the limit
+    y = x * 2
+    while np.linalg.norm(y) < limit:
+        y = y * 2
+    return y
+
+
+def cell_000_doubling():
+    # 000 In[97]/In[90]: y.backward(v) gives x.grad = v * dy/dx, dy/dx = 2**(k+1) for k
+    # doublings (the notebook's printed x.grad comes from an earlier run, In[90] < In[97])
+    x = np.array([2.3188, 0.6005, 0.0291]) / 2
+    v = np.array([0.1, 1.0, 0.0001])
+    y, pullback = srcdiff.vjp(norm_doubling, x, 200.0)
+    (gx, _) = pullback(v)
+    return {"y": y, "x.grad": gx, "factor": y[0] / x[0]}
 
 
 def cell_000_norm():
@@ -407,7 +421,7 @@ def cell_004_detach():
             "ones(3).eq([1,2,1])": np.equal(np.ones(3), np.array([1, 2, 1]))}
 
 
-CELLS = [cell_000_backward, cell_000_requires_grad_, cell_000_norm,
+CELLS = [cell_000_doubling, cell_000_backward, cell_000_requires_grad_, cell_000_norm,
          cell_001_simple, cell_001_complex, cell_001_no_grad, cell_001_custom_function,
          cell_002_scalar_backward, cell_002_integer_tensor, cell_002_jacobian,
          cell_002_linear_layer,

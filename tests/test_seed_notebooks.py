@@ -203,3 +203,10 @@ def test_examples_main_runs(capsys):
     sn.main()
     out = capsys.readouterr().out
     assert out.count("== cell_") == len(sn.CELLS)
+
+
+def test_000_norm_doubling_while_loop():
+    r = sn.cell_000_doubling()
+    close(r["y"], [296.8064, 76.864, 3.7248], atol=1e-3)   # 000 In[97]: y * 2**7, y0 as printed
+    assert r["factor"] == 256.0                              # x * 2, then 7 doublings
+    close(r["x.grad"], 256.0 * np.array([0.1, 1.0, 0.0001]))
