@@ -14,7 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push",
+    "stack_push", "assign_at",
 ]
 
 
@@ -202,3 +202,10 @@ def stack_push(stack, k, value):
         stack = grown
     stack[k] = value
     return stack
+
+
+def assign_at(a, index, value):
+    """A copy of ``a`` with ``value`` written at ``index``: ``b[i] = v`` as a value."""
+    out = a.copy()
+    out[index] = value
+    return out

@@ -90,8 +90,8 @@ def test_call_without_rule_on_constants_is_fine():
 
 
 def in_place(x):
-    y = np.zeros(3)
-    y[0] = x[0]
+    y = np.zeros((3, 3))
+    y[0][1] = x[0]
     return np.sum(y)
 
 
@@ -100,7 +100,7 @@ def uses_user_function(x):
 
 
 @pytest.mark.parametrize("fun, construct", [
-    (in_place, "assignment into an array"),
+    (in_place, "assignment into an attribute or nested item"),
     (uses_user_function, "call to your function `vector_out`"),
 ])
 def test_other_unsupported_constructs(fun, construct):

@@ -236,3 +236,68 @@ def for_else(x):
 def test_refused_loops(fun, message):
     with pytest.raises(UnsupportedError, match=message):
         srcdiff.grad(fun)(X)
+
+
+def seed_jacobian(a):
+    b = np.zeros(3)
+    b[0] = a[0] ** 2 + a[1]
+    b[1] = a[1] + a[2]
+    b[2] = a[2] ** 3
+    return b
+
+
+def fill_buffer(x):
+    n = x.shape[0]
+    out = np.zeros(n)
+    for i in range(n):
+        out[i] = np.sin(x[i]) * x[(i + 1) % n]
+    return np.sum(out * out)
+
+
+def accumulate_modulo(x):
+    y = np.zeros(3)
+    for i in range(x.shape[0]):
+        y[i % 3] += x[i] * x[i]
+    return np.sum(y * np.arange(1.0, 4.0))
+
+
+def overwrite_after_read(x):
+    y = x * 1.0
+    t = y[0] * 2.0
+    y[0] = y[1] * 3.0
+    return np.sum(y * y) + t
+
+
+def matrix_writes(x):
+    m = np.zeros((2, 2))
+    m[0, 1] = x[0]
+    m[1, :] = x * 2.0
+    return np.sum(m @ m)
+
+
+def write_into_alias(x):
+    y = x
+    y[0] = 1.0
+    return np.sum(x)
+
+
+@BOTH
+def test_writes_into_arrays(jit):
+    jac = srcdiff.jacobian(seed_jacobian, jit=jit)(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(jac, [[2, 1, 0], [0, 1, 1], [0, 0, 27]])
+    for fun in (fill_buffer, accumulate_modulo, overwrite_after_read):
+        srcdiff.check_grad(fun, X[:5], jit=jit)
+    srcdiff.check_grad(matrix_writes, X[:2], jit=jit)
+
+
+def test_writes_stay_compiled_and_inputs_untouched():
+    x = X[:5].copy()
+    g = srcdiff.grad(accumulate_modulo)
+    g(x)
+    assert g.jitted, g.jit_reason
+    np.testing.assert_array_equal(x, X[:5])
+
+
+def test_write_into_a_shared_array_is_refused():
+    with pytest.raises(UnsupportedError, match="in-place write into `y`, whose array `x` shares"):
+        srcdiff.grad(write_into_alias)(X)

@@ -250,3 +250,4 @@ def _stack_alloc(n, like):
 
 
 register_jitable(runtime.stack_push)      # the same code runs compiled
+register_jitable(runtime.assign_at)

@@ -6,8 +6,7 @@ from ..errors import UnsupportedError
 _CONTROL_FLOW = "control flow is not handled by the source transform yet"
 _LOOP = ("`break` and `continue` are not handled yet; put the rest of the body under an `if`, "
          "or move the exit test into the `while` condition")
-_IN_PLACE = ("in-place writes into arrays are not handled yet; build the array from its parts "
-             "with np.stack / np.concatenate, or select with np.where")
+_IN_PLACE = "write through one name and one index: b[i, j] = v"
 
 # node type -> (construct, hint)
 REJECTED = {
@@ -80,9 +79,12 @@ class Fence:
         if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
             targets = stmt.targets if isinstance(stmt, gast.Assign) else [stmt.target]
             for target in targets:
+                if isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                    continue                     # b[i] = v: a write into the array b
                 for node in gast.walk(target):
                     if isinstance(node, (gast.Subscript, gast.Attribute)):
-                        raise self.error(node, "assignment into an array or attribute", _IN_PLACE)
+                        raise self.error(node, "assignment into an attribute or nested item",
+                                         _IN_PLACE)
             if isinstance(stmt, gast.AnnAssign) and stmt.value is None:
                 raise self.error(stmt, "annotation without a value", "assign a value")
         elif isinstance(stmt, gast.Expr):

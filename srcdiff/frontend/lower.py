@@ -11,7 +11,7 @@ import types
 import gast
 import numpy as np
 
-from .. import rules
+from .. import rules, runtime
 from ..emit.naming import RESERVED, Namer
 from ..errors import UnsupportedError
 from ..ir.nodes import Apply, Const, For, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
@@ -117,11 +117,9 @@ class Lowerer:
         elif isinstance(stmt, gast.AnnAssign):
             self.assign(stmt.target, stmt.value)
         elif isinstance(stmt, gast.AugAssign):
-            self.check_unshared(stmt)
-            binop = gast.copy_location(gast.BinOp(
-                left=gast.Name(id=stmt.target.id, ctx=gast.Load(), annotation=None,
-                               type_comment=None),
-                op=stmt.op, right=stmt.value), stmt)
+            self.check_unshared(stmt, _base_name(stmt.target))
+            read = _as_load(stmt.target)
+            binop = gast.copy_location(gast.BinOp(left=read, op=stmt.op, right=stmt.value), stmt)
             self.assign(stmt.target, binop)
         elif isinstance(stmt, gast.If):
             self.branch(stmt, stmt.test, lambda: self.block(stmt.body),
@@ -145,10 +143,10 @@ class Lowerer:
             bounds = [self.expr(a) for a in it.args]
             start, stop, step = ([Const(0)] + bounds + [Const(1)])[:3] if len(bounds) == 1 \
                 else (bounds + [Const(1)])[:3]
-        assigned = {t.id for stmt in node.body for n in gast.walk(stmt)
+        assigned = {name for stmt in node.body for n in gast.walk(stmt)
                     if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign))
                     for t in (n.targets if isinstance(n, gast.Assign) else [n.target])
-                    for t in gast.walk(t) if isinstance(t, gast.Name)}
+                    for name in _bound_names(t)}
         loc = self.loc(node)
         carried = []
         for user in sorted(u for u in assigned & set(self.versions)
@@ -215,19 +213,30 @@ class Lowerer:
             name = self.view_base[name]
         return name
 
-    def check_unshared(self, stmt):
-        """``y += e`` writes into y's array in NumPy: refuse it when another name sees that array."""
-        current = self.versions.get(stmt.target.id)
+    def check_unshared(self, stmt, user):
+        """A write into ``user``'s array (``y += e``, ``y[i] = v``) changes it in place in
+        NumPy: refuse it when another live name sees that array."""
+        current = self.versions.get(user)
         if not isinstance(current, Var):
             return
         root = self._root(current.name)
-        sharing = sorted(u for u, atom in self.versions.items() if u != stmt.target.id
+        sharing = sorted(u for u, atom in self.versions.items() if u != user
                          and isinstance(atom, Var) and self._root(atom.name) == root)
         if sharing:
-            raise self.error(stmt, f"augmented assignment to `{stmt.target.id}`, whose array "
-                             f"`{sharing[0]}` shares (NumPy would change both in place)",
-                             f"write {stmt.target.id} = {stmt.target.id} <op> ... for a new array, "
-                             f"or copy first with np.copy")
+            raise self.error(stmt, f"in-place write into `{user}`, whose array `{sharing[0]}` "
+                             "shares (NumPy would change both)",
+                             f"copy first: {user} = np.copy({sharing[0]})")
+
+    def write_item(self, target, value):
+        """``b[i] = v``: a new version of b, a copy with v written at i."""
+        user = target.value.id
+        self.check_unshared(target, user)
+        base = self.name(target.value)
+        index = self.index(target.slice)
+        written = self.expr(value)
+        prim = rules.lookup(runtime.assign_at)
+        self.versions[user] = self.emit(prim, [base, index, written], {}, target,
+                                        self.define(user))
 
     def materialize(self, seq, node):
         """Nested lists holding values become arrays first: [[a, b], c] -> [np.array([a, b]), c]."""
@@ -239,6 +248,9 @@ class Lowerer:
         return Seq(tuple(items), seq.kind)
 
     def assign(self, target, value):
+        if isinstance(target, gast.Subscript):
+            self.write_item(target, value)
+            return
         if isinstance(target, gast.Name):
             if isinstance(value, (gast.Name, gast.Constant, gast.Tuple, gast.List)):
                 self.versions[target.id] = self.expr(value)     # an alias: no statement
@@ -431,6 +443,29 @@ class Lowerer:
                 and prim is not rules.GETITEM:
             return self.emit(prim, args, kwargs, node, target, callee=self.pass_in(func, obj))
         return self.emit(prim, args, kwargs, node, target)
+
+
+def _bound_names(target):
+    """The names an assignment target rebinds: ``y``, ``a, b``, and ``b`` for ``b[i]``."""
+    if isinstance(target, gast.Name):
+        return [target.id]
+    if isinstance(target, gast.Subscript):
+        return _bound_names(target.value)
+    if isinstance(target, (gast.Tuple, gast.List)):
+        return [n for e in target.elts for n in _bound_names(e)]
+    return []
+
+
+def _base_name(target):
+    return target.id if isinstance(target, gast.Name) else target.value.id
+
+
+def _as_load(target):
+    """``y`` or ``b[i]`` as read, for ``y += e`` and ``b[i] += e``."""
+    if isinstance(target, gast.Name):
+        return gast.Name(id=target.id, ctx=gast.Load(), annotation=None, type_comment=None)
+    return gast.copy_location(gast.Subscript(value=_as_load(target.value), slice=target.slice,
+                                             ctx=gast.Load()), target)
 
 
 def _dotted(node):

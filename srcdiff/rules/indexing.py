@@ -1,8 +1,16 @@
 """Reading through an index, selecting, joining arrays."""
 import numpy as np
 
-from ..runtime import concat_part, scatter_add, stack_part, unbroadcast
-from .registry import GETITEM, rule
+from ..runtime import assign_at, concat_part, scatter_add, stack_part, unbroadcast
+from .registry import GETITEM, define, rule
+
+define(assign_at, name="assign_at").path = "assign_at"   # b[i] = v, a helper of generated code
+
+
+@rule(assign_at, wrt=("a", "value"))
+def assign_at_rule(g, ans, a, index, value):
+    # what was written is gone from a; what is there came from value
+    return assign_at(g, index, 0.0), unbroadcast(g[index], value)
 
 
 @rule(GETITEM.impl, wrt="a")
