@@ -123,6 +123,11 @@ def _like(grad, value, inputs):
     return float(grad)
 
 
+def _value(out):
+    """A scalar result as a Python float, whichever mode computed it; arrays unchanged."""
+    return float(out) if np.ndim(out) == 0 and not isinstance(out, np.ndarray) else out
+
+
 class _Transformed:
     """What grad and value_and_grad return: the gradient function and its inspectable stages."""
 
@@ -201,7 +206,7 @@ class _Transformed:
                             "reduce the output to a scalar (e.g. .sum())")
         grads = tuple(_like(g, values[i], values) for g, i in zip(grads, self._indices, strict=True))
         result = grads if isinstance(self._wrt, (tuple, list)) else grads[0]
-        return (out, result) if self._with_value else result
+        return (_value(out), result) if self._with_value else result
 
     def __repr__(self):
         return f"<srcdiff.{'value_and_grad' if self._with_value else 'grad'} of {_name(self.fun)}>"
@@ -248,9 +253,10 @@ def value_and_grad(fun=None, *, wrt=0, mode="auto", jit=True):
 def _float_positions(fun, values, what):
     """The positions of the floating-point arguments: the ones ``vjp`` differentiates."""
     positions = []
+    names = _params(fun)[1]
     for i, value in enumerate(values):
         if isinstance(value, (list, tuple)):
-            _check_differentiable(value, f"#{i}", i, what)
+            _check_differentiable(value, names[i] if i < len(names) else str(i), i, what)
         numeric = isinstance(value, (np.ndarray, np.generic, numbers.Number))
         if numeric and not isinstance(value, (bool, np.bool_)) and np.result_type(value).kind == "f":
             positions.append(i)
@@ -291,7 +297,7 @@ def vjp(fun, *args, mode="auto", jit=True):
         return tuple(_like(by_position[i], values[i], inputs) if i in by_position else None
                      for i in range(len(values)))
 
-    return out, pullback
+    return _value(out), pullback
 
 
 def jacobian(fun, wrt=0, *, mode="auto", jit=True):

@@ -69,7 +69,8 @@ class Compiled:
                     raise
                 self._dispatchers = None
                 self.jitted = False
-                self.jit_reason = f"{type(exc).__name__}: {_first_lines(str(exc))}"
+                message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
+                self.jit_reason = f"{type(exc).__name__}: {message}"
         return getattr(self.python, name)(*args)
 
 def _first_lines(message, n=12):
