@@ -5,6 +5,7 @@ Names are resolved here, once, to the objects they stand for: ``xp.sin`` with
 values (arrays, numbers) become extra parameters of the generated code, read
 afresh at every call; module constants (``np.pi``) are written in place.
 """
+import inspect
 import math
 import types
 
@@ -16,6 +17,7 @@ from ..emit.naming import RESERVED, Namer
 from ..errors import UnsupportedError
 from ..ir.nodes import Apply, Const, For, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
 from .fence import Fence, _is_docstring
+from .source import get_source
 
 BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
           gast.Div: np.true_divide, gast.Pow: np.power, gast.MatMult: np.matmul,
@@ -46,23 +48,33 @@ def _is_plain_value(value):
 
 
 class Lowerer:
-    def __init__(self, source):
+    """Lowers one function; a child Lowerer inlines a called user function into the
+    same IR (same names, same statement list), resolving names in the callee's module."""
+
+    def __init__(self, source, parent=None):
         self.source = source
         fn = source.node
         user_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
+        self.versions = {}        # user's name -> current atom
+        self.free_names = {}      # user's global name -> extra parameter
+        self.fence = Fence(source)
+        self.params = []
+        if parent is not None:
+            self.namer, self.body = parent.namer, parent.body
+            self.namer.user_names |= user_names
+            self.free_values, self.view_base = parent.free_values, parent.view_base
+            self.inlining = parent.inlining + [source.fun]
+            return
         self.namer = Namer(user_names)
         self.body = []
-        self.versions = {}        # user's name -> current atom
         self.free_values = {}     # extra parameter -> getter of the global value
-        self.free_names = {}      # user's global name -> extra parameter
         self.view_base = {}       # IR name -> the IR name whose memory it may share
+        self.inlining = [source.fun]
         args = fn.args
-        self.params = []
         for a in args.posonlyargs + args.args + args.kwonlyargs:
             name = self.namer.claim(a.id if a.id not in RESERVED else a.id + "_")
             self.versions[a.id] = Var(name)
             self.params.append(name)
-        self.fence = Fence(source)
 
     # -- helpers -------------------------------------------------------------
     def error(self, node, construct, hint=""):
@@ -107,6 +119,34 @@ class Lowerer:
             body=self.body, result=result, result_loc=self.loc(result_node),
             filename=self.source.filename, lineno=self.source.file_line(fn),
             free_values=self.free_values, namer=self.namer)
+
+    def inline(self, node, fun, args, kwargs):
+        """A call to a user function: its body, lowered in place with its arguments bound."""
+        if fun in self.inlining:
+            raise self.error(node, f"recursive call to `{fun.__name__}`",
+                             "write the recursion as a loop")
+        child = Lowerer(get_source(fun), parent=self)
+        child.fence.check()
+        try:
+            bound = inspect.signature(fun).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise self.error(node, f"call to `{fun.__name__}` with these arguments", str(exc)) from None
+        bound.apply_defaults()
+        for name, value in bound.arguments.items():
+            if not isinstance(value, (Var, Const, Seq, Slice)):
+                if _is_plain_value(value):
+                    value = Const(value)
+                else:
+                    value = Var(child.pass_in(gast.Name(id=name, ctx=gast.Load(), annotation=None,
+                                                        type_comment=None), value))
+            child.versions[name] = value
+        result = None
+        for stmt in child.source.node.body:
+            if isinstance(stmt, gast.Return):
+                result = child.expr(stmt.value)
+            else:
+                child.statement(stmt)
+        return result
 
     def statement(self, stmt):
         if _is_docstring(stmt) or isinstance(stmt, gast.Pass):
@@ -435,9 +475,7 @@ class Lowerer:
             args[0] = Seq(args[0].items, "tuple")
         if prim is None:
             if isinstance(obj, types.FunctionType):
-                raise self.error(node, f"call to your function `{obj.__name__}`",
-                                 "calls to user functions are not transformed yet; "
-                                 "inline its body, or register a rule with @srcdiff.rule")
+                return self.inline(node, obj, args, kwargs)
             prim = Opaque(name=self.pass_in(func, obj), obj=obj, label=_dotted(func))
         elif prim.path is None and prim.infix is None and prim.attribute is None \
                 and prim is not rules.GETITEM:
