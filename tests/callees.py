@@ -9,3 +9,8 @@ def softplus(z, beta=1.0):
 def rnn_step(h, v, w):
     h = xp.tanh(h * w + v)
     return h
+
+
+def set_first(b, v):
+    b[0] = v
+    return b

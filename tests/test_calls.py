@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from callees import rnn_step, softplus
+from callees import rnn_step, set_first, softplus
 from srcdiff import UnsupportedError
 
 BOTH = pytest.mark.parametrize("jit", [False, True])
@@ -47,3 +47,32 @@ def test_inlined_calls_stay_compiled_and_show_the_callee_lines():
 def test_recursion_is_refused():
     with pytest.raises(UnsupportedError, match="recursive call to `count_down`"):
         srcdiff.grad(count_down)(1.0, 3)
+
+
+def writes_through_a_helper(x):
+    y = x * 2.0
+    y = set_first(y, x[1] ** 2)
+    return np.sum(y * y)
+
+
+def reads_what_the_helper_changed(x):
+    y = x * 2.0
+    z = set_first(y, 0.0)
+    return np.sum(y * z)
+
+
+def reads_it_in_the_same_statement(x):
+    y = x * 2.0
+    return np.sum(set_first(y, 0.0) * y)
+
+
+@BOTH
+def test_helper_writing_into_an_argument_the_caller_no_longer_reads(jit):
+    srcdiff.check_grad(writes_through_a_helper, np.array([0.3, -0.7, 1.1]), jit=jit)
+
+
+@pytest.mark.parametrize("fun", [reads_what_the_helper_changed, reads_it_in_the_same_statement])
+def test_helper_writing_into_an_array_the_caller_reads_again_is_refused(fun):
+    with pytest.raises(UnsupportedError, match=r"in-place write into `b`, whose array the caller "
+                       r"\w+\(\) reads afterwards as `y`"):
+        srcdiff.grad(fun)(np.array([0.3, -0.7, 1.1]))

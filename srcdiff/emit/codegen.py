@@ -208,11 +208,13 @@ def _emit_loop(loop, out, loops):
         _emit_forward(loop.body, out, loops)
         if record:
             out.put(f"{counter} = {counter} + 1")
+        if loop.exit is not None:
+            out.block(f"if {ast.unparse(to_ast(loop.exit))}:", lambda: out.put("break"))
     opener = f"for {loop.index} in range({_range_args(loop)}):" if loop.index is not None \
         else "while True:"
     out.block(opener, body)
-    if record and loop.index is None:
-        out.put(f"{count} = {counter}", assigns=count)
+    if record and (loop.index is None or loop.exit is not None):
+        out.put(f"{count} = {counter}", assigns=count)   # the iterations that ran
 
 
 def _primal_body(fn, loops=None):

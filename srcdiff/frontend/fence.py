@@ -2,16 +2,12 @@
 import gast
 
 from ..errors import UnsupportedError
+from .jumps import always_returns
 
-_CONTROL_FLOW = "control flow is not handled by the source transform yet"
-_LOOP = ("`break` and `continue` are not handled yet; put the rest of the body under an `if`, "
-         "or move the exit test into the `while` condition")
 _IN_PLACE = "write through one name and one index: b[i, j] = v"
 
 # node type -> (construct, hint)
 REJECTED = {
-    gast.Break: ("`break`", _LOOP),
-    gast.Continue: ("`continue`", _LOOP),
     gast.BoolOp: ("`and` / `or`", "use np.logical_and / np.logical_or, or np.where"),
     gast.Try: ("try/except", "move error handling outside the differentiated function"),
     gast.With: ("`with` block", "move it outside the differentiated function"),
@@ -58,22 +54,19 @@ class Fence:
             raise self.error(fn, "`*args` / `**kwargs` parameters",
                              "list the parameters by name")
         body = [s for s in fn.body if not _is_docstring(s)]
-        for k, stmt in enumerate(body):
-            if isinstance(stmt, gast.Return) and k != len(body) - 1:
-                raise self.error(stmt, "early `return`", "return once, at the end")
-        if not body or not isinstance(body[-1], gast.Return) or body[-1].value is None:
-            raise self.error(fn, "function without a final `return value`",
-                             "return the value to differentiate on the last line")
         for stmt in body:
             self._statement(stmt)
             for node in gast.walk(stmt):
                 rejected = REJECTED.get(type(node))
                 if rejected:
                     raise self.error(node, *rejected)
-                if isinstance(node, gast.Return) and node is not body[-1]:
-                    raise self.error(node, "early `return`",
-                                     "assign the result to a name in each branch and return "
-                                     "it once, at the end")
+                if isinstance(node, gast.Return) and node.value is None:
+                    raise self.error(node, "`return` without a value",
+                                     "return the value to differentiate")
+        if not always_returns(body):
+            raise self.error(fn, "a path through the function that ends without `return value`",
+                             "end every path with `return value`, or return once on the "
+                             "last line")
 
     def _statement(self, stmt):
         if isinstance(stmt, (gast.Assign, gast.AugAssign, gast.AnnAssign)):
@@ -100,7 +93,7 @@ class Fence:
                                  "test a flag after the loop")
             for inner in stmt.body:
                 self._statement(inner)
-        elif not isinstance(stmt, (gast.Return, gast.Pass)):
+        elif not isinstance(stmt, (gast.Return, gast.Pass, gast.Break, gast.Continue)):
             rejected = REJECTED.get(type(stmt), (f"`{type(stmt).__name__}` statement", ""))
             raise self.error(stmt, *rejected)
 

@@ -16,7 +16,9 @@ from .. import rules, runtime
 from ..emit.naming import RESERVED, Namer
 from ..errors import UnsupportedError
 from ..ir.nodes import Apply, Const, For, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
+from . import jumps
 from .fence import Fence, _is_docstring
+from .liveness import Liveness, reads, rebound
 from .source import get_source
 
 BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -33,10 +35,11 @@ _VIEWS = {id(np.reshape), id(np.transpose), id(np.ravel), id(np.asarray)}
 
 
 class _LoopLocal:
-    """A name first bound inside a loop: reading it after the loop is refused."""
+    """A name first bound inside a loop: reading it after the loop, or in the loop before
+    the body binds it (the previous iteration's value), is refused."""
 
-    def __init__(self, user, loc):
-        self.user, self.loc = user, loc
+    def __init__(self, user, loc, inside=False):
+        self.user, self.loc, self.inside = user, loc, inside
 
 
 class _Unresolved:
@@ -53,22 +56,29 @@ class Lowerer:
 
     def __init__(self, source, parent=None):
         self.source = source
-        fn = source.node
+        self.fence = Fence(source)
+        self.fence.check()
+        self.node = fn = jumps.rewrite(source.node)
+        self.liveness = Liveness(fn)
+        self.current = None       # the statement being lowered
         user_names = {n.id for n in gast.walk(fn) if isinstance(n, gast.Name)}
         self.versions = {}        # user's name -> current atom
         self.free_names = {}      # user's global name -> extra parameter
-        self.fence = Fence(source)
+        self.iterated = {}        # roots of arrays loops iterate over -> the loop's line
+        self.returning_after_loop = False
         self.params = []
+        self.parent, self.call_site = parent, None    # an inlined function's caller, and the call
         if parent is not None:
             self.namer, self.body = parent.namer, parent.body
             self.namer.user_names |= user_names
             self.free_values, self.view_base = parent.free_values, parent.view_base
+            self.iterated = parent.iterated
             self.inlining = parent.inlining + [source.fun]
             return
         self.namer = Namer(user_names)
         self.body = []
         self.free_values = {}     # extra parameter -> getter of the global value
-        self.view_base = {}       # IR name -> the IR name whose memory it may share
+        self.view_base = {}       # IR name -> the IR names whose memory it may share
         self.inlining = [source.fun]
         args = fn.args
         for a in args.posonlyargs + args.args + args.kwonlyargs:
@@ -89,10 +99,19 @@ class Lowerer:
         operator = isinstance(node, (gast.BinOp, gast.UnaryOp, gast.Compare))
         if (prim is rules.GETITEM or id(getattr(prim, "impl", None)) in _VIEWS) \
                 and args and isinstance(args[0], Var):
-            self.view_base[name] = args[0].name
+            self.share(name, args[0])
         self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node), callee,
                                operator))
         return Var(name)
+
+    def copy_to(self, name, atom, loc):
+        """``name = atom``: a carried or merged value, the same array as ``atom``."""
+        self.share(name, atom)
+        return Apply(name, rules.ASSIGN, [atom], {}, loc)
+
+    def share(self, name, atom):
+        if isinstance(atom, Var):
+            self.view_base.setdefault(name, set()).add(atom.name)
 
     def pass_in(self, func, obj):
         """An extra parameter carrying the callable ``obj`` into generated code."""
@@ -106,11 +125,11 @@ class Lowerer:
 
     # -- statements ----------------------------------------------------------
     def lower(self):
-        self.fence.check()
-        fn = self.source.node
+        fn = self.node
         result, result_node = None, None
         for stmt in fn.body:
             if isinstance(stmt, gast.Return):
+                self.current = stmt
                 result, result_node = self.expr(stmt.value, target=self.namer.fresh("out")), stmt
             else:
                 self.statement(stmt)
@@ -126,7 +145,7 @@ class Lowerer:
             raise self.error(node, f"recursive call to `{fun.__name__}`",
                              "write the recursion as a loop")
         child = Lowerer(get_source(fun), parent=self)
-        child.fence.check()
+        child.call_site = node
         try:
             bound = inspect.signature(fun).bind(*args, **kwargs)
         except TypeError as exc:
@@ -141,8 +160,9 @@ class Lowerer:
                                                         type_comment=None), value))
             child.versions[name] = value
         result = None
-        for stmt in child.source.node.body:
+        for stmt in child.node.body:
             if isinstance(stmt, gast.Return):
+                child.current = stmt
                 result = child.expr(stmt.value)
             else:
                 child.statement(stmt)
@@ -151,6 +171,7 @@ class Lowerer:
     def statement(self, stmt):
         if _is_docstring(stmt) or isinstance(stmt, gast.Pass):
             return
+        self.current = stmt
         if isinstance(stmt, gast.Assign):
             for target in stmt.targets:
                 self.assign(target, stmt.value)
@@ -168,22 +189,17 @@ class Lowerer:
             self.loop(stmt)
 
     def loop(self, node):
-        """``for i in range(...)`` and ``while``: carried names get one IR name, set
-        before the loop and at the end of each iteration."""
+        """``for`` over range, arrays, enumerate and zip, and ``while``: carried names get
+        one IR name, set before the loop and at the end of each iteration."""
         start = stop = step = index = None
+        body = node.body
+        exit_test = body[-1].test if body and jumps.is_loop_exit(body[-1]) else None
+        if exit_test is not None:
+            body = body[:-1]
+        counters, items = [], []   # names bound to index + first / to array[index]
         if isinstance(node, gast.For):
-            it = node.iter
-            if not (isinstance(it, gast.Call) and self.resolve(it.func) is range
-                    and 1 <= len(it.args) <= 3 and not it.keywords):
-                raise self.error(it, "`for` over something other than range(...)",
-                                 "loop over indices: for i in range(len(x))")
-            if not isinstance(node.target, gast.Name):
-                raise self.error(node.target, "`for` with an unpacking target",
-                                 "loop over one index and read the values inside")
-            bounds = [self.expr(a) for a in it.args]
-            start, stop, step = ([Const(0)] + bounds + [Const(1)])[:3] if len(bounds) == 1 \
-                else (bounds + [Const(1)])[:3]
-        assigned = {name for stmt in node.body for n in gast.walk(stmt)
+            start, stop, step, index, counters, items = self.iteration(node)
+        assigned = {name for stmt in body for n in gast.walk(stmt)
                     if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign))
                     for t in (n.targets if isinstance(n, gast.Assign) else [n.target])
                     for name in _bound_names(t)}
@@ -192,27 +208,104 @@ class Lowerer:
         for user in sorted(u for u in assigned & set(self.versions)
                            if not isinstance(self.versions[u], _LoopLocal)):
             name = self.define(user)
-            self.body.append(Apply(name, rules.ASSIGN, [self.versions[user]], {}, loc))
+            self.body.append(self.copy_to(name, self.versions[user], loc))
             self.versions[user] = Var(name)
             carried.append((user, name))
+        for user in assigned - set(self.versions):
+            self.versions[user] = _LoopLocal(user, loc, inside=True)
         outer, self.body = self.body, []
-        cond = None
-        if isinstance(node, gast.For):
-            index = self.define(node.target.id)
-            self.versions[node.target.id] = Var(index)
-        else:
+        cond, test = None, []
+        if isinstance(node, gast.While):
             cond = self.expr(node.test)
-        test, self.body = self.body, []
-        self.block(node.body)
+            test, self.body = self.body, []
+        for user, first in counters:
+            self.versions[user] = Var(index) if first is None else self.emit(
+                rules.lookup(np.add), [Var(index), first], {}, node, self.define(user))
+        for user, array in items:
+            self.versions[user] = self.emit(rules.GETITEM, [array, Var(index)], {}, node,
+                                            self.define(user))
+        # a write into an array the loop iterates over would change the items NumPy yields
+        pinned = {r for _, a in items for r in self._roots(a.name)} - set(self.iterated)
+        self.iterated.update(dict.fromkeys(pinned, loc.lineno))
+        self.block(body)
+        exit_ = self.name(exit_test) if exit_test is not None else None
+        for root in pinned:
+            del self.iterated[root]
         for user, name in carried:
             if self.versions[user] != Var(name):
-                self.body.append(Apply(name, rules.ASSIGN, [self.versions[user]], {}, loc))
+                self.body.append(self.copy_to(name, self.versions[user], loc))
             self.versions[user] = Var(name)
-        for user in assigned - {u for u, _ in carried}:
+        for user in (assigned | {u for u, _ in items + counters}) - {u for u, _ in carried}:
             self.versions[user] = _LoopLocal(user, loc)   # Python would keep the last value
         body, self.body = self.body, outer
         self.body.append(For(index, start, stop, step, body, [n for _, n in carried], loc,
-                             test, cond))
+                             test, cond, exit_))
+
+    def iteration(self, node):
+        """What ``for target in iterable`` loops over: range bounds, the index name, and
+        the names bound to an array's item at the index in each iteration."""
+        it, target = node.iter, node.target
+        if isinstance(it, gast.Call) and self.resolve(it.func) is range:
+            if not (1 <= len(it.args) <= 3 and not it.keywords):
+                raise self.error(it, "range(...) with keyword arguments", "write range(start, stop, step)")
+            if not isinstance(target, gast.Name):
+                raise self.error(target, "`for` over range with an unpacking target",
+                                 "loop over one index")
+            bounds = [self.expr(a) for a in it.args]
+            start, stop, step = ([Const(0)] + bounds + [Const(1)])[:3] if len(bounds) == 1 \
+                else (bounds + [Const(1)])[:3]
+            index = self.define(target.id)
+            self.versions[target.id] = Var(index)
+            return start, stop, step, index, [], []
+        counters, items = [], []
+        self.iterables(target, it, counters, items)
+        lengths = [self.emit(rules.lookup(len), [array], {}, node) for _, array in items]
+        stop = lengths[0]
+        for n in lengths[1:]:                 # zip stops at the shortest
+            stop = self.emit(rules.lookup(np.minimum), [stop, n], {}, node)
+        # enumerate's counter from 0 is the loop index itself
+        user_index = next((u for u, first in counters if first == Const(0)), None)
+        index = self.define(user_index) if user_index else self.namer.fresh("k")
+        counters = [(u, None if u == user_index else first) for u, first in counters]
+        return Const(0), stop, Const(1), index, counters, items
+
+    def iterables(self, target, it, counters, items):
+        """Bindings of ``for target in it``: counters (enumerate's) and array items."""
+        call = self.resolve(it.func) if isinstance(it, gast.Call) else None
+        if call in (enumerate, zip):
+            if not isinstance(target, (gast.Tuple, gast.List)):
+                raise self.error(target, f"`for` over {call.__name__}(...) into one name",
+                                 "unpack it: for i, v in enumerate(x)")
+            if call is enumerate:
+                kwargs = {kw.arg: kw.value for kw in it.keywords}
+                if len(it.args) + len(kwargs) not in (1, 2) or set(kwargs) - {"start"} \
+                        or len(target.elts) != 2:
+                    raise self.error(it, "this use of enumerate", "for i, v in enumerate(x)")
+                first = it.args[1] if len(it.args) == 2 else kwargs.get("start")
+                if not isinstance(target.elts[0], gast.Name):
+                    raise self.error(target.elts[0], "an enumerate counter that is not a name",
+                                     "for i, v in enumerate(x)")
+                counters.append((target.elts[0].id,
+                                 Const(0) if first is None else self.expr(first)))
+                self.iterables(target.elts[1], it.args[0], counters, items)
+                return
+            if it.keywords or len(target.elts) != len(it.args):
+                raise self.error(it, "zip(...) into a different number of names",
+                                 "for a, b in zip(x, y)")
+            for elt, arg in zip(target.elts, it.args, strict=True):
+                self.iterables(elt, arg, counters, items)
+            return
+        if call is range:
+            raise self.error(it, "range(...) inside zip or enumerate",
+                             "loop over range(len(x)) and index the arrays")
+        if not isinstance(target, gast.Name):
+            raise self.error(target, "`for` over an array with an unpacking target",
+                             "loop over one name and index it: for row in m: a = row[0]")
+        array = self.expr(it)
+        if not isinstance(array, Var):
+            raise self.error(it, "`for` over a literal list or tuple",
+                             "make it an array first, or write the steps out")
+        items.append((target.id, array))
 
     def block(self, stmts):
         for stmt in stmts:
@@ -237,35 +330,73 @@ class Lowerer:
             t, e = then_versions.get(user), else_versions.get(user)
             if t is None or e is None:
                 continue                   # bound on one path only: Python's rules apply
+            if isinstance(t, _LoopLocal) or isinstance(e, _LoopLocal):
+                self.versions[user] = t if isinstance(t, _LoopLocal) else e   # read: refused
+                continue
             if t == e:
                 self.versions[user] = t
                 continue
             merged = self.define(user)
-            then_body.append(Apply(merged, rules.ASSIGN, [t], {}, loc))
-            else_body.append(Apply(merged, rules.ASSIGN, [e], {}, loc))
+            then_body.append(self.copy_to(merged, t, loc))
+            else_body.append(self.copy_to(merged, e, loc))
             self.versions[user] = Var(merged)
             merges.append(merged)
         self.body.append(If(cond, then_body, else_body, loc, merges))
         return cond
 
-    def _root(self, name):
-        while name in self.view_base:
-            name = self.view_base[name]
-        return name
+    def _roots(self, name):
+        """The arrays (IR names that own their memory) ``name`` may be a view of."""
+        roots, todo, seen = set(), [name], set()
+        while todo:
+            n = todo.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            if n in self.view_base:
+                todo += self.view_base[n]
+            else:
+                roots.add(n)
+        return roots
 
     def check_unshared(self, stmt, user):
         """A write into ``user``'s array (``y += e``, ``y[i] = v``) changes it in place in
-        NumPy: refuse it when another live name sees that array."""
+        NumPy; the transform writes into a copy.  Refuse it when another name that sees
+        that array is read afterwards, where the two would differ."""
         current = self.versions.get(user)
         if not isinstance(current, Var):
             return
-        root = self._root(current.name)
-        sharing = sorted(u for u, atom in self.versions.items() if u != user
-                         and isinstance(atom, Var) and self._root(atom.name) == root)
+        roots = self._roots(current.name)
+        iterated = sorted(self.iterated[r] for r in roots if r in self.iterated)
+        if iterated:
+            raise self.error(stmt, f"in-place write into `{user}`, the array the loop at line "
+                             f"{iterated[0]} iterates over (NumPy would change the items it "
+                             "yields)", f"copy first: {user} = np.copy({user})")
+        sharing = self.sharing(roots, user)
         if sharing:
             raise self.error(stmt, f"in-place write into `{user}`, whose array `{sharing[0]}` "
                              "shares (NumPy would change both)",
                              f"copy first: {user} = np.copy({sharing[0]})")
+        caller, lowerer = self.call_site, self.parent
+        while lowerer is not None:        # an inlined function writing into a caller's array
+            sharing = lowerer.sharing(roots, None, caller)
+            if sharing:
+                raise self.error(stmt, f"in-place write into `{user}`, whose array the caller "
+                                 f"{lowerer.source.fun.__name__}() reads afterwards as "
+                                 f"`{sharing[0]}` (NumPy would change it there too)",
+                                 f"copy first: {user} = np.copy({user})")
+            caller, lowerer = lowerer.call_site, lowerer.parent
+
+    def sharing(self, roots, user, call=None):
+        """The names other than ``user`` that see ``roots`` and are read after the current
+        statement (after ``call`` in it, when the statement is ``x = call`` or ``return call``)."""
+        stmt = self.current
+        live = set(self.liveness.after(stmt))
+        if call is not None and getattr(stmt, "value", None) is call:
+            live -= rebound(stmt)       # y = f(y): what is read next is the call's result
+        elif call is not None:
+            live |= reads(stmt)         # the rest of the statement may read them after the call
+        return sorted(u for u, atom in self.versions.items() if u != user and u in live
+                      and isinstance(atom, Var) and self._roots(atom.name) & roots)
 
     def write_item(self, target, value):
         """``b[i] = v``: a new version of b, a copy with v written at i."""
@@ -291,6 +422,12 @@ class Lowerer:
         if isinstance(target, gast.Subscript):
             self.write_item(target, value)
             return
+        if getattr(value, "returned_after_loop", False) and not self.returning_after_loop:
+            self.returning_after_loop = True      # names the error messages differently
+            try:
+                return self.assign(target, value)
+            finally:
+                self.returning_after_loop = False
         if isinstance(target, gast.Name):
             if isinstance(value, (gast.Name, gast.Constant, gast.Tuple, gast.List)):
                 self.versions[target.id] = self.expr(value)     # an alias: no statement
@@ -353,7 +490,7 @@ class Lowerer:
             self.branch(node, node.test, arm(node.body), arm(node.orelse))
             result = self.versions.pop(key)
             if target and isinstance(result, Var):
-                self.body.append(Apply(target, rules.ASSIGN, [result], {}, self.loc(node)))
+                self.body.append(self.copy_to(target, result, self.loc(node)))
                 return Var(target)
             return result
         raise self.error(node, f"expression {type(node).__name__}")
@@ -371,6 +508,15 @@ class Lowerer:
     def name(self, node):
         if node.id in self.versions:
             atom = self.versions[node.id]
+            if isinstance(atom, _LoopLocal) and self.returning_after_loop:
+                raise self.error(node, f"`return` inside a loop of `{node.id}`, a name the loop "
+                                 f"at line {atom.loc.lineno} first assigns",
+                                 f"give {node.id} a value before the loop: a value returned "
+                                 "from inside a loop is read after it, as the loop left it")
+            if isinstance(atom, _LoopLocal) and atom.inside:
+                raise self.error(node, f"use of `{node.id}` before the loop at line "
+                                 f"{atom.loc.lineno} assigns it (the previous iteration's value)",
+                                 f"give {node.id} a value before the loop")
             if isinstance(atom, _LoopLocal):
                 raise self.error(node, f"use of `{node.id}` after the loop that first assigns it "
                                  f"(line {atom.loc.lineno})",

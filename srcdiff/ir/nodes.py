@@ -83,6 +83,7 @@ class If:
 class For:
     """``for index in range(start, stop, step): body``, or (index None)
     ``while cond: body`` where ``test`` computes ``cond`` at the start of each iteration.
+    A loop with ``exit`` stops after the first iteration that leaves it true.
 
     A name the body reassigns that lived before the loop is *carried*: one IR name,
     set before the loop and again at the end of each iteration (an ``assign``).
@@ -96,6 +97,7 @@ class For:
     loc: Loc
     test: list = field(default_factory=list)
     cond: object = None
+    exit: object = None    # an atom: leave the loop after an iteration that sets it (break)
 
 
 def applies(body):

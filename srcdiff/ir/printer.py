@@ -31,6 +31,10 @@ def _rows(rows):
     return "\n".join(f"{text:<{width}}# line {line}" if line else text for text, line in rows)
 
 
+def _exit_rows(loop, indent):
+    return [(f"{indent}    if {atom(loop.exit)}: break", loop.loc.lineno)] if loop.exit else []
+
+
 def _body_rows(body, indent):
     rows = []
     for s in body:
@@ -39,11 +43,13 @@ def _body_rows(body, indent):
             rows += _body_rows(s.test, indent + "    ")
             rows.append((f"{indent}    if not {atom(s.cond)}: break", s.loc.lineno))
             rows += _body_rows(s.body, indent + "    ")
+            rows += _exit_rows(s, indent)
         elif isinstance(s, For):
             bounds = ", ".join(atom(a) for a in (s.start, s.stop, s.step))
             rows.append((f"{indent}for {s.index} in range({bounds}):  "
                          f"carried ({', '.join(s.carried)})", s.loc.lineno))
             rows += _body_rows(s.body, indent + "    ") or [(indent + "    pass", None)]
+            rows += _exit_rows(s, indent)
         elif isinstance(s, If):
             rows.append((f"{indent}if {atom(s.cond)}:", s.loc.lineno))
             rows += _body_rows(s.then, indent + "    ") or [(indent + "    pass", None)]
