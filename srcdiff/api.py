@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from .errors import SrcdiffError
 from .program import program
 
 MODES = ("auto", "source", "tape")
@@ -17,9 +18,6 @@ MODES = ("auto", "source", "tape")
 def _check_mode(mode):
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if mode == "tape":
-        raise ValueError("mode='tape' is not available in this version of srcdiff: the runtime "
-                         "tape is not built yet; use mode='source' (or the default 'auto')")
 
 
 def _params(fun):
@@ -145,35 +143,47 @@ class _Transformed:
         self._jit = jit
         self._requested_mode = mode
         self._with_value = with_value
-        self.fallback_reason = None
 
     # -- the stages, for people reading what was built --------------------------
     @property
     def _program(self):
         if self._built is None:
-            self._built = program(self.fun, self._indices, self._jit)
+            self._built = program(self.fun, self._indices, self._jit, self._requested_mode)
         return self._built
+
+    def _stage(self, what):
+        prog = self._program
+        if prog.mode == "tape":
+            why = f" because {prog.fallback_reason}" if prog.fallback_reason else ""
+            raise SrcdiffError(f"{_name(self.fun)} is differentiated on the tape{why}: there "
+                               f"is no generated {what} to show")
+        return getattr(prog, what)
 
     @property
     def source(self):
         """The generated module: primal, forward, backward and grad, as Python source."""
-        return self._program.source
+        return self._stage("source")
 
     @property
     def ir(self):
         """The function's IR, one operation a line with its source line."""
-        return self._program.ir
+        return self._stage("ir")
 
     @property
     def adjoint_ir(self):
         """The adjoint IR: which rule sends which cotangent where."""
-        return self._program.adjoint_ir
+        return self._stage("adjoint_ir")
 
     @property
     def mode(self):
-        """How the gradient is computed: "source" (the generated adjoint)."""
-        self._program
-        return "source"
+        """How the gradient is computed: "source" (the generated adjoint) or "tape"."""
+        return self._program.mode
+
+    @property
+    def fallback_reason(self):
+        """Why ``mode="auto"`` runs this function on the tape (None when it does not):
+        the construct the source transform refused, with file and line."""
+        return self._program.fallback_reason
 
     @property
     def jitted(self):
@@ -283,7 +293,7 @@ def vjp(fun, *args, mode="auto", jit=True):
     fun = _unwrap(fun)
     values = list(args)
     wrt = _float_positions(fun, values, "vjp")
-    prog = program(fun, wrt, jit)
+    prog = program(fun, wrt, jit, mode)
     out, saved = prog.forward(values)
     out_shape = np.shape(out)
 
@@ -321,7 +331,7 @@ def jacobian(fun, wrt=0, *, mode="auto", jit=True):
         values, names = _bind(fun, args, kwargs)
         for i in indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, "jacobian")
-        prog = program(fun, indices, jit)
+        prog = program(fun, indices, jit, mode)
         out, saved = prog.forward(values)
         out_shape = np.shape(out)
         rows = [[] for _ in indices]

@@ -8,16 +8,20 @@ import numpy as np
 
 from .compile.jit import Compiled
 from .emit.codegen import generate
+from .errors import UnsupportedError
 from .frontend.lower import lower
 from .frontend.source import get_source
 from .ir.printer import dump_adjoint, dump_function
+from .tape.program import TapeProgram
 from .transform.reverse import reverse
 
-_PROGRAMS = weakref.WeakKeyDictionary()   # user function -> {(wrt, jit): Program}
+_PROGRAMS = weakref.WeakKeyDictionary()   # user function -> {(wrt, jit, mode): Program}
 
 
 class Program:
     """The generated primal, forward, backward and grad of ``fun`` w.r.t. parameters ``wrt``."""
+    mode = "source"
+    fallback_reason = None
 
     def __init__(self, fun, wrt, jit):
         fn = lower(get_source(fun))
@@ -59,13 +63,26 @@ class Program:
         """``(result, cotangents)`` in one compiled call."""
         return self.compiled(self.module.grad, *self._inputs(values), cotangent)
 
-def program(fun, wrt, jit):
-    """The Program of ``fun`` for ``wrt`` (a tuple of parameter indices), built once."""
-    key = (tuple(wrt), bool(jit))
+def _build(fun, wrt, jit, mode):
+    if mode == "tape":
+        return TapeProgram(fun, wrt)
+    if mode == "source":
+        return Program(fun, wrt, jit)
+    try:
+        return program(fun, wrt, jit, "source")
+    except UnsupportedError as exc:    # what the transform cannot read, the tape runs
+        return TapeProgram(fun, wrt, fallback_reason=str(exc))
+
+
+def program(fun, wrt, jit, mode="source"):
+    """The Program of ``fun`` for ``wrt`` (a tuple of parameter indices), built once:
+    the source transform's, or with ``mode`` "tape" (or "auto" when the transform
+    refuses the function) a TapeProgram."""
+    key = (tuple(wrt), bool(jit), mode)
     try:
         per_fun = _PROGRAMS.setdefault(fun, {})
-    except TypeError:                      # not weak-referenceable: not a Python function
-        return Program(fun, wrt, jit)      # (which raises SourceUnavailableError)
+    except TypeError:                      # not weak-referenceable: a builtin, say
+        return _build(fun, wrt, jit, mode)
     if key not in per_fun:
-        per_fun[key] = Program(fun, wrt, jit)
+        per_fun[key] = _build(fun, wrt, jit, mode)
     return per_fun[key]

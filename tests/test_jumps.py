@@ -64,4 +64,4 @@ def bare_return(x):
 ])
 def test_paths_without_a_value_are_refused(fun, message):
     with pytest.raises(UnsupportedError, match=message):
-        srcdiff.grad(fun)(1.0)
+        srcdiff.grad(fun, mode="source")(1.0)
