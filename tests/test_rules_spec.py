@@ -1,5 +1,8 @@
 """Every rule against central finite differences, for scalars, vectors, matrices and
-broadcast shapes, through the generated adjoint; then Numba against Python."""
+broadcast shapes, through the generated adjoint; then Numba against Python, and the
+tape against the source transform."""
+import re
+
 import numpy as np
 import pytest
 
@@ -63,3 +66,31 @@ def test_numba_agrees_with_python(fun, spec, request):
     compiled = program(fun, tuple(range(len(args))), True).compiled
     name = request.node.callspec.id.split("-")[0]
     assert compiled.jitted == (name not in EXPECTED_PYTHON), compiled.jit_reason
+
+
+# Python forms the tape cannot record: NumPy makes a plain array or float of the tensor.
+# The tape refuses them with an error (never a gradient with the path dropped).
+TAPE_REFUSES = {
+    "float_cast": "float\\(\\) of a tensor that requires grad",
+    "array_of_scalars": "turned into a NumPy array",
+    "asarray_copy": "turned into a NumPy array",
+}
+
+
+@pytest.mark.parametrize("fun, spec", CASES)
+def test_tape_agrees_with_the_source_transform(fun, spec, request):
+    args = _inputs(spec)
+    name = request.node.callspec.id.split("-")[0]
+    if name in TAPE_REFUSES:
+        with pytest.raises((RuntimeError, ValueError)) as info:
+            srcdiff.vjp(fun, *args, mode="tape")
+        err = info.value.__cause__ if isinstance(info.value, ValueError) else info.value
+        assert re.search(TAPE_REFUSES[name], str(err))
+        return
+    out_src, pull_src = srcdiff.vjp(fun, *args, mode="source", jit=False)
+    out_tape, pull_tape = srcdiff.vjp(fun, *args, mode="tape")
+    np.testing.assert_allclose(out_tape, out_src, rtol=1e-12, atol=1e-12)
+    v = np.random.default_rng(2).standard_normal(np.shape(out_src))
+    v = float(v) if np.ndim(v) == 0 else v
+    for g_tape, g_src in zip(pull_tape(v), pull_src(v), strict=True):
+        np.testing.assert_allclose(g_tape, g_src, rtol=1e-12, atol=1e-12)

@@ -53,7 +53,7 @@ _BY_ID = {}
 _KEEP = []                 # objects keyed by id() stay alive
 
 
-def _numpy_path(obj):
+def numpy_path(obj):
     name = getattr(obj, "__name__", None)
     for prefix, namespace in (("np", np), ("np.linalg", np.linalg)):
         if name and getattr(namespace, name, None) is obj:
@@ -66,7 +66,7 @@ def _numpy_path(obj):
 def _primitive_for(obj):
     prim = _BY_ID.get(id(obj))
     if prim is None:
-        path = _numpy_path(obj)
+        path = numpy_path(obj)
         name = path or getattr(obj, "__name__", repr(obj))
         prim = Primitive(name=name, impl=obj, path=path)
         _BY_ID[id(obj)] = prim

@@ -106,4 +106,5 @@ class Function:
         if inputs and is_grad_enabled():
             out = Tensor(out._data)
             out._set_node(BackwardFunction(cls, ctx, args, inputs))
+            out.grad_fn.shape = out.shape
         return out

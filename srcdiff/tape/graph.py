@@ -10,7 +10,7 @@ def _label(node):
     if isinstance(node, AccumulateGrad):
         shape = tuple(node.variable.shape)
         return f"AccumulateGrad\\nleaf {shape}"
-    shape = getattr(getattr(node, "ans", None), "shape", None)
+    shape = getattr(node, "shape", None)
     return node.name() + (f"\\n{tuple(shape)}" if shape is not None else "")
 
 

@@ -94,6 +94,7 @@ class RuleNode(Node):
         super().__init__(inputs)
         self.prim, self.args, self.kwargs, self.ans = prim, args, kwargs, ans
         self.slots = slots
+        self.shape = np.shape(ans)           # kept after release, for pictures of the graph
         self._name = torch_name(prim, args)
         self.saved = saved                   # (tensor storage, version) read by value
 

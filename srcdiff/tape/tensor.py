@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import rules
 from ..errors import UnsupportedError
+from ..rules.registry import numpy_path
 from ..runtime import assign_at
 from .mode import is_grad_enabled, no_grad
 from .node import AccumulateGrad, RuleNode
@@ -55,10 +56,15 @@ def _user_location():
 
 def _no_rule_error(label):
     filename, lineno, function = _user_location()
-    return UnsupportedError(f"call to `{label}` on a tensor that requires grad", filename=filename,
+    return UnsupportedError(f"call to `{label}` on a differentiable value", filename=filename,
                             lineno=lineno, function=function,
                             hint=f"{label} has no derivative rule; register one with @srcdiff.rule, "
                                  "or apply it to values that do not require grad")
+
+
+def _label(func):
+    """How the user wrote ``func``: ``np.sinc``, ``np.linalg.det``, or its name."""
+    return numpy_path(func) or getattr(func, "__name__", repr(func))
 
 
 def _unwrap(value):
@@ -104,7 +110,7 @@ def record(func, args, kwargs, prim=None):
         with no_grad():
             return _wrap(func(*raw_args, **raw_kwargs))
     if prim is None or prim.rule is None:
-        raise _no_rule_error(prim.name if prim is not None else getattr(func, "__name__", repr(func)))
+        raise _no_rule_error(prim.name if prim is not None else _label(func))
     ans = np.asarray(func(*raw_args, **raw_kwargs))
     if ans.dtype.kind != "f":
         return _wrap(ans)                          # integer or boolean results carry no grad
