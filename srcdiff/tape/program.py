@@ -28,7 +28,8 @@ class TapeProgram:
                                                           if fallback_reason else ""))
 
     def primal(self, values):
-        return _value(self._call(values), self.fun)
+        copies = [np.array(v) if isinstance(v, np.ndarray) else v for v in values]
+        return _value(self._call(copies), self.fun)      # the user's inputs stay as given
 
     def _call(self, values):
         """``fun`` on ``values`` (one per parameter, defaults filled in), passing the

@@ -106,6 +106,8 @@ def record(func, args, kwargs, prim=None):
     raw_args, raw_kwargs = [_unwrap(a) for a in args], {k: _unwrap(v) for k, v in kwargs.items()}
     inputs = [t for a in list(args) + list(kwargs.values()) for t in _tensors_in(a)]
     active = is_grad_enabled() and any(t.requires_grad for t in inputs)
+    if active:
+        _check_current(inputs)
     if not active or (prim is not None and prim.nondiff):
         with no_grad():
             return _wrap(func(*raw_args, **raw_kwargs))
@@ -115,8 +117,24 @@ def record(func, args, kwargs, prim=None):
     if ans.dtype.kind != "f":
         return _wrap(ans)                          # integer or boolean results carry no grad
     out = Tensor(ans)
+    for t in inputs:            # a view shares its base's memory, and so its version
+        if np.may_share_memory(ans, t._data):
+            out._storage = t._storage
+            break
     out._set_node(_node(prim, args, kwargs, ans, out._storage))
     return out
+
+
+def _check_current(tensors):
+    """Refuse a tensor whose memory changed in place through another tensor (a view, or
+    the array it views) after its graph was recorded: its graph no longer says how its
+    values came about."""
+    for t in tensors:
+        if t._node is not None and t._node_version != t._storage.version:
+            raise RuntimeError(
+                "a tensor was changed in place through a view of the same memory after it was "
+                "computed, and then used: the tape cannot follow writes through views. Copy "
+                "the view before writing (row = m[0].clone()), or write into the tensor itself")
 
 
 def _node(prim, args, kwargs, ans, ans_storage):
@@ -183,6 +201,8 @@ def _setitem(target, index, value):
     index = _unwrap(index)
     recording = is_grad_enabled() and (target.requires_grad or
                                        (isinstance(value, Tensor) and value.requires_grad))
+    if recording:
+        _check_current([target] + _tensors_in(value))
     if recording and target.is_leaf and target.requires_grad:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
@@ -228,6 +248,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False):
         self._data = data if isinstance(data, np.ndarray) else np.asarray(data)
         self._node = None
+        self._node_version = 0
         self._storage = _Storage()
         self._grad = None
         self._accumulate_node = None
@@ -237,6 +258,7 @@ class Tensor:
 
     def _set_node(self, node):
         self._node = node
+        self._node_version = self._storage.version    # the memory's version the node describes
         self._requires_grad = node is not None
 
     # -- autograd attributes -------------------------------------------------------
