@@ -91,12 +91,22 @@ def _wrap(value):
     return value
 
 
+_SIGNATURES = {}    # id of a rule function -> its signature
+
+
 def _bind(rule, args, kwargs):
+    """The rule's primal parameters bound to ``args`` and ``kwargs`` (no defaults)."""
+    if not kwargs and len(args) <= len(rule.params):
+        return dict(zip(rule.params, args))            # the common case, without inspect
+    sig = _SIGNATURES.get(id(rule.fn))
+    if sig is None:
+        sig = _SIGNATURES[id(rule.fn)] = inspect.signature(rule.fn)
     try:
-        return inspect.signature(rule.fn).bind_partial(None, None, *args, **kwargs).arguments
+        bound = sig.bind_partial(None, None, *args, **kwargs).arguments
     except TypeError as exc:
         raise TypeError(f"srcdiff tape: these arguments do not fit the rule "
                         f"{rule.fn.__name__}: {exc}") from None
+    return {k: v for k, v in bound.items() if k not in ("g", "ans")}
 
 
 def record(func, args, kwargs, prim=None):
@@ -171,7 +181,7 @@ def _node(prim, args, kwargs, ans, ans_storage):
         if param in reads:
             saved += [(t._storage, t._storage.version) for t in _tensors_in(value)]
         kept[param] = _keep(_unwrap(value), param in reads, isinstance(value, Tensor))
-    names = list(bound)[2:]                       # after (g, ans)
+    names = list(bound)
     kept_args = [kept[names[k]] for k in range(len(args))]
     kept_kwargs = {k: kept[k] for k in names[len(args):]}
     kept_ans = ans if "ans" in reads else _placeholder(ans)
@@ -180,6 +190,8 @@ def _node(prim, args, kwargs, ans, ans_storage):
 
 def _placeholder(value):
     """An array of ``value``'s shape and dtype that takes no memory: for shape-only reads."""
+    if value.ndim == 0:
+        return value
     return np.broadcast_to(np.zeros((), value.dtype), value.shape)
 
 
