@@ -17,16 +17,10 @@ How the PyTorch idioms map onto srcdiff:
 * gradient accumulation in ``x.grad``    -> adding the gradients of the calls (srcdiff
   returns fresh arrays; there is no ``.grad`` slot to accumulate into)
 
-Not here yet (they come later, with control flow and the tape API):
-
-* 002 Jacobian cell written as in the notes, with in-place writes ``b[0] = ...`` into
-  ``b = torch.zeros(3)``: in-place writes are not supported yet, so the Jacobian below
-  builds ``b`` with ``np.array([...])``.
-* Everything about the tape itself: ``requires_grad``/``requires_grad_()`` flags,
-  ``grad_fn`` names (AddBackward0, MulBackward0, MeanBackward0, SumBackward0),
-  ``is_leaf``, ``grad_fn.next_functions`` down to ``AccumulateGrad.variable``,
-  ``retain_graph``, ``grad.zero_()``, editing ``x.data`` -- these belong to the
-  PyTorch-named tape API (mode="tape"), which is not built yet.
+The tape itself -- ``requires_grad`` flags, ``grad_fn`` names, ``is_leaf``,
+``next_functions`` down to ``AccumulateGrad.variable``, ``retain_graph``,
+``grad.zero_()``, ``.data`` edits, custom ``Function`` -- is replayed cell by cell in
+``examples/seed_notebooks_tape.py``.
 
 Run:  SRCDIFF_CACHE_DIR=/tmp/sd-ex .venv/bin/python examples/seed_notebooks.py
 """
@@ -239,9 +233,11 @@ def cell_002_integer_tensor():
 
 
 def vector_b(a):
-    # 002 Jacobian cell: b = [a0**2 + a1, a1 + a2, a2**3].  The notebook writes b[0] = ...
-    # into torch.zeros(3); in-place writes come later, so b is built with np.array([...]).
-    b = np.array([a[0]**2 + a[1], a[1] + a[2], a[2]**3])
+    # 002 Jacobian cell, written as the notebook writes it: b[i] = ... into zeros(3)
+    b = np.zeros(3)
+    b[0] = a[0] ** 2 + a[1]
+    b[1] = a[1] + a[2]
+    b[2] = a[2] ** 3
     return b
 
 
