@@ -190,14 +190,14 @@ def trip_count(start, stop, step):
 
 
 def stack_alloc(n, like):
-    """Room for ``n`` values shaped like ``like``: one per loop iteration, for the adjoint."""
-    return np.empty((n,) + np.shape(like))
+    """Room for ``n`` values shaped and typed like ``like``: one per loop iteration."""
+    return np.empty((n,) + np.shape(like), dtype=np.result_type(like))
 
 
 def stack_push(stack, k, value):
     """``stack[k] = value``, doubling the stack first when it is full; returns the stack."""
     if k == stack.shape[0]:
-        grown = np.empty((2 * k + 1,) + stack.shape[1:])
+        grown = np.empty((2 * k + 1,) + stack.shape[1:], dtype=stack.dtype)
         grown[:k] = stack
         stack = grown
     stack[k] = value

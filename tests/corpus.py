@@ -138,6 +138,16 @@ def never_runs(x):
     return np.sum(y * y)
 
 
+def integer_counter(x):
+    """An integer carried through a while loop and read back as an index."""
+    y = 1.0
+    k = 0
+    while k < 3:
+        y = y * x[k] + np.sin(y)
+        k = k + 1
+    return y
+
+
 # -- break, continue, return ----------------------------------------------------------
 def stop_at_first_large(x):
     t = 0.0
@@ -346,6 +356,7 @@ CASES = [
     (doubling, (np.array([0.5, -1.2, 0.3]),), (0,)),
     (newton_sqrt, (2.0,), (0,)),
     (never_runs, (X[:3],), (0,)),
+    (integer_counter, (X[:3],), (0,)),
     (stop_at_first_large, (X,), (0,)),
     (skip_negatives, (X,), (0,)),
     (grow_until, (X[:3],), (0,)),

@@ -243,7 +243,11 @@ def _trip_count(start, stop, step):
 @overload(runtime.stack_alloc)
 def _stack_alloc(n, like):
     if _is_array(like):
-        return lambda n, like: np.empty((n,) + like.shape)
+        return lambda n, like: np.empty((n,) + like.shape, dtype=like.dtype)
+    if isinstance(like, types.Boolean):
+        return lambda n, like: np.empty(n, dtype=np.bool_)
+    if isinstance(like, types.Integer):
+        return lambda n, like: np.empty(n, dtype=np.int64)
     if isinstance(like, _SCALARS):
         return lambda n, like: np.empty(n)
     return None
