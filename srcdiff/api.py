@@ -6,6 +6,7 @@ function and ``wrt`` on first use; Numba compiles per argument types on first ca
 import functools
 import inspect
 import numbers
+import weakref
 
 import numpy as np
 
@@ -20,12 +21,24 @@ def _check_mode(mode):
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
+_SIGNATURES = weakref.WeakKeyDictionary()     # function -> (signature, parameter names)
+
+
 def _params(fun):
     try:
+        return _SIGNATURES[fun]
+    except (KeyError, TypeError):
+        pass
+    try:
         sig = inspect.signature(fun)
+        found = sig, list(sig.parameters)
     except (TypeError, ValueError):
-        return None, []
-    return sig, list(sig.parameters)
+        found = None, []
+    try:
+        _SIGNATURES[fun] = found
+    except TypeError:                      # not weak-referenceable (a builtin): not cached
+        pass
+    return found
 
 
 def _all_positional(sig):
@@ -263,9 +276,12 @@ def value_and_grad(fun=None, *, wrt=0, mode="auto", jit=True):
 def _float_positions(fun, values, what):
     """The positions of the floating-point arguments: the ones ``vjp`` differentiates."""
     positions = []
-    names = _params(fun)[1]
     for i, value in enumerate(values):
+        if type(value) is float or (type(value) is np.ndarray and value.dtype.kind == "f"):
+            positions.append(i)                # the common cases, decided at once
+            continue
         if isinstance(value, (list, tuple)):
+            names = _params(fun)[1]
             _check_differentiable(value, names[i] if i < len(names) else str(i), i, what)
         numeric = isinstance(value, (np.ndarray, np.generic, numbers.Number))
         if numeric and not isinstance(value, (bool, np.bool_)) and np.result_type(value).kind == "f":

@@ -14,8 +14,14 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at",
+    "stack_push", "assign_at", "shape_of", "shape_proxy",
 ]
+
+# (helper, argument position) where a helper reads only the argument's shape and dtype:
+# a value read only there need not be kept for the adjoint, its shape will do
+SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
+              ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
+              ("zeros_like", 0), ("shape_proxy", 1)}
 
 
 def _axes(axis, ndim):
@@ -209,3 +215,20 @@ def assign_at(a, index, value):
     out = a.copy()
     out[index] = value
     return out
+
+
+def shape_of(value):
+    """``value``'s shape as an int64 array (``()`` for a scalar: nothing to store)."""
+    return np.array(np.shape(value), dtype=np.int64)
+
+
+def shape_proxy(shape, like):
+    """A read-only stand-in with the stored ``shape`` and ``like``'s type, taking no memory:
+    what a loop's adjoint gets for a value it reads only for its shape.
+
+    >>> shape_proxy(np.array([2, 3]), np.ones((4, 4))).shape
+    (2, 3)
+    """
+    if np.ndim(like) == 0 and len(shape) == 0:
+        return like
+    return np.broadcast_to(np.zeros((), np.result_type(like)), tuple(int(d) for d in shape))

@@ -7,6 +7,7 @@ kinds it does not cover; it never computes something different from the Python h
 import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
+from numba.np.unsafe.ndarray import to_fixed_tuple
 
 from .. import runtime
 
@@ -250,6 +251,26 @@ def _stack_alloc(n, like):
         return lambda n, like: np.empty(n, dtype=np.int64)
     if isinstance(like, _SCALARS):
         return lambda n, like: np.empty(n)
+    return None
+
+
+@overload(runtime.shape_of)
+def _shape_of(value):
+    if _is_array(value):
+        return lambda value: np.array(value.shape, dtype=np.int64)
+    if isinstance(value, _SCALARS):
+        return lambda value: np.empty(0, dtype=np.int64)
+    return None
+
+
+@overload(runtime.shape_proxy)
+def _shape_proxy(shape, like):
+    if _is_array(like):
+        ndim = like.ndim
+        return lambda shape, like: np.broadcast_to(np.zeros((), like.dtype),
+                                                   to_fixed_tuple(shape, ndim))
+    if isinstance(like, _SCALARS):
+        return lambda shape, like: like
     return None
 
 

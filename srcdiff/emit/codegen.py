@@ -22,6 +22,7 @@ from ..ir.nodes import Const, For, If, Opaque, Seq, Slice, Var, applies
 from ..ir.nodes import atom_vars as _atom_names
 from ..transform.reverse import BranchBlock, LoopBlock
 from . import templates
+from .templates import reads_by_value
 from .naming import RESERVED
 
 _BINARY = {"+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow,
@@ -145,7 +146,7 @@ class _Loops:
     def __init__(self, namer):
         self.namer = namer
         self.names = {}        # id(For) -> (count, counter)
-        self.stacks = {}       # id(For) -> {carried name: stack name}
+        self.stacks = {}       # id(For) -> {carried name: (stack name, stored item)}
 
     def of(self, loop):
         if id(loop) not in self.names:
@@ -154,12 +155,14 @@ class _Loops:
             self.stacks[id(loop)] = {}
         return self.names[id(loop)]
 
-    def stack(self, loop, name):
+    def stack(self, loop, name, shape_only=False):
+        """The stack of ``name``'s value per iteration, or only of its shape."""
         self.of(loop)
         stacks = self.stacks[id(loop)]
         if name not in stacks:
-            stacks[name] = self.namer.fresh(f"{name}_stack")
-        return stacks[name]
+            suffix, item = ("shapes", f"shape_of({name})") if shape_only else ("stack", name)
+            stacks[name] = (self.namer.fresh(f"{name}_{suffix}"), item)
+        return stacks[name][0]
 
 
 def _range_args(loop):
@@ -191,20 +194,20 @@ def _emit_loop(loop, out, loops):
         count, counter = loops.of(loop)
         if loop.index is not None:
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
-        for name, stack in stacks.items():
+        for stack, item in stacks.values():
             size = count if loop.index is not None else 8   # a while loop's stacks grow
-            out.put(f"{stack} = stack_alloc({size}, {name})", assigns=stack)
+            out.put(f"{stack} = stack_alloc({size}, {item})", assigns=stack)
         out.put(f"{counter} = 0", assigns=counter)
 
     def body():
         if loop.index is None:
             _emit_forward(loop.test, out, loops)
             out.block(f"if not {ast.unparse(to_ast(loop.cond))}:", lambda: out.put("break"))
-        for name, stack in stacks.items():
+        for stack, item in stacks.values():
             if loop.index is None:
-                out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
+                out.put(f"{stack} = stack_push({stack}, {counter}, {item})")
             else:
-                out.put(f"{stack}[{counter}] = {name}")
+                out.put(f"{stack}[{counter}] = {item}")
         _emit_forward(loop.body, out, loops)
         if record:
             out.put(f"{counter} = {counter} + 1")
@@ -325,9 +328,16 @@ class _Backward:
             mark = len(out.lines)
             self.recomputed(lambda: self.blocks(block.body, set(started), recompute=False,
                                                 carried=carried), loop.body, carried)
-            restored = sorted(carried & _reads(out.lines[mark:]))
-            out.lines[mark:mark] = [out.indent() + f"{name} = {self.loops.stack(loop, name)}"
-                                    f"[{counter}]" for name in restored]
+            lines = out.lines[mark:]
+            by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(lines)))) if lines else set()
+            restored = []
+            for name in sorted(carried & _reads(lines)):
+                if name in by_value:
+                    restored.append(f"{name} = {self.loops.stack(loop, name)}[{counter}]")
+                else:       # read for its shape only: the shape is stored, not the value
+                    shapes = self.loops.stack(loop, name, shape_only=True)
+                    restored.append(f"{name} = shape_proxy({shapes}[{counter}], {name})")
+            out.lines[mark:mark] = [out.indent() + line for line in restored]
         out.block(f"for {counter} in range({count} - 1, -1, -1):", iteration)
 
     def block(self, block, started, carried=()):

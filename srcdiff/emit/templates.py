@@ -102,3 +102,16 @@ def expand(rule, bindings, selected, fresh):
             mapping[name] = ast.Name(new, ast.Load())
     outputs = {k: _Substitute(mapping).visit(copy.deepcopy(tpl.outputs[k])) for k in selected}
     return statements, outputs
+
+
+def reads_by_value(tree):
+    """The names ``tree`` (any AST) reads for their values: every name read, except where
+    a runtime helper reads only its argument's shape (``unbroadcast(g, x)`` reads x's)."""
+    shape_only = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            for k, arg in enumerate(node.args):
+                if (node.func.id, k) in runtime.SHAPE_ONLY and isinstance(arg, ast.Name):
+                    shape_only.add(id(arg))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+            and isinstance(n.ctx, ast.Load) and id(n) not in shape_only}

@@ -11,15 +11,11 @@ import textwrap
 import numpy as np
 
 from .. import runtime
-from ..emit.templates import expand, template
+from ..emit.templates import expand, reads_by_value, template
 
 _COMPILED = {}       # (id of the rule function, selected outputs) -> function
 _VALUE_READS = {}    # (id of the rule function, selected outputs) -> parameters read by value
 
-# helpers that read an argument only for its shape: (helper, argument position)
-_SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
-               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
-               ("zeros_like", 0)}
 
 
 def vjp_function(rule, selected):
@@ -67,16 +63,6 @@ def value_reads(rule, slots):
                                selected, lambda base: base)
         reads = set()
         for expr in [let.value for let in lets] + list(outputs.values()):
-            reads |= _reads_by_value(expr)
+            reads |= reads_by_value(expr)
         _VALUE_READS[key] = reads & set(_params(rule))
     return _VALUE_READS[key]
-
-
-def _reads_by_value(expr):
-    shape_only = set()
-    for node in ast.walk(expr):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            for k, arg in enumerate(node.args):
-                if (node.func.id, k) in _SHAPE_ONLY and isinstance(arg, ast.Name):
-                    shape_only.add(id(arg))
-    return {n.id for n in ast.walk(expr) if isinstance(n, ast.Name) and id(n) not in shape_only}
