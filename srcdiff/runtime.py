@@ -15,6 +15,8 @@ __all__ = [
     "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
     "stack_push", "assign_at", "shape_of", "shape_proxy",
+    "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
+    "cumsum_along",
 ]
 
 # (helper, argument position) where a helper reads only the argument's shape and dtype:
@@ -232,3 +234,34 @@ def shape_proxy(shape, like):
     if np.ndim(like) == 0 and len(shape) == 0:
         return like
     return np.broadcast_to(np.zeros((), np.result_type(like)), tuple(int(d) for d in shape))
+
+
+# Reductions along an axis, as generated code calls them: NumPy's own functions here;
+# srcdiff.compile.numba_runtime gives them loops Numba compiles (its np.max and np.mean
+# take no axis, and no NumPy reduction there takes keepdims).
+def sum_along(a, axis, keepdims):
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+def mean_along(a, axis, keepdims):
+    return np.mean(a, axis=axis, keepdims=keepdims)
+
+
+def prod_along(a, axis, keepdims):
+    return np.prod(a, axis=axis, keepdims=keepdims)
+
+
+def max_along(a, axis, keepdims):
+    return np.max(a, axis=axis, keepdims=keepdims)
+
+
+def min_along(a, axis, keepdims):
+    return np.min(a, axis=axis, keepdims=keepdims)
+
+
+def norm_along(x, axis, keepdims):
+    return np.linalg.norm(x, axis=axis, keepdims=keepdims)
+
+
+def cumsum_along(a, axis):
+    return np.cumsum(a, axis=axis)

@@ -4,6 +4,7 @@ Importing this module registers them with Numba.  Each returns ``None`` (Numba t
 reports a typing error and srcdiff runs the generated code in Python) for argument
 kinds it does not cover; it never computes something different from the Python helper.
 """
+import numba
 import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
@@ -42,6 +43,35 @@ def _sum_to(g, like):
                 offset = offset * n + idx[extra + k]
         flat[offset] += g[idx]
     return out
+
+
+@register_jitable
+def _lanes(a, axis):
+    """``a`` as (before, along, after): reducing the middle axis reduces ``axis``."""
+    c = np.ascontiguousarray(a)
+    before = 1
+    for j in range(axis):
+        before *= c.shape[j]
+    n = c.shape[axis]
+    after = 1
+    for j in range(axis + 1, c.ndim):
+        after *= c.shape[j]
+    return c.reshape((before, n, after))
+
+
+@register_jitable
+def _reduced_shape(a, axis, keep):
+    shape = np.empty(a.ndim if keep else a.ndim - 1, dtype=np.int64)
+    k = 0
+    for j in range(a.ndim):
+        if j == axis:
+            if keep:
+                shape[k] = 1
+                k += 1
+        else:
+            shape[k] = a.shape[j]
+            k += 1
+    return shape
 
 
 @overload(runtime.unbroadcast)
@@ -189,6 +219,15 @@ def _prod_others(x, axis):
         return None
     if _is_none(axis) or x.ndim == 1:
         return lambda x, axis: _prod_others_flat(x)
+    if isinstance(axis, types.Integer):
+        def along(x, axis):
+            lanes = _lanes(x, axis % x.ndim)
+            out = np.empty(lanes.shape)
+            for i in range(lanes.shape[0]):
+                for j in range(lanes.shape[2]):
+                    out[i, :, j] = _prod_others_flat(lanes[i, :, j])
+            return out.reshape(x.shape)
+        return along
     return None
 
 
@@ -201,6 +240,18 @@ def _cumsum_grad(g, x, axis):
             flat = np.ascontiguousarray(g).reshape(-1)
             return np.ascontiguousarray(np.cumsum(flat[::-1])[::-1]).reshape(x.shape)
         return impl
+    if isinstance(axis, types.Integer):
+        def along(g, x, axis):
+            lanes = _lanes(g, axis % g.ndim)
+            out = np.empty(lanes.shape)
+            for i in range(lanes.shape[0]):
+                for j in range(lanes.shape[2]):
+                    total = 0.0
+                    for m in range(lanes.shape[1] - 1, -1, -1):
+                        total += lanes[i, m, j]
+                        out[i, m, j] = total
+            return out.reshape(x.shape)
+        return along
     return None
 
 
@@ -272,6 +323,83 @@ def _shape_proxy(shape, like):
     if isinstance(like, _SCALARS):
         return lambda shape, like: like
     return None
+
+
+def _keepdims(t):
+    """The value of a literal ``keepdims`` argument; None when Numba must be asked for it."""
+    if isinstance(t, types.Omitted):
+        return bool(t.value)
+    if isinstance(t, types.BooleanLiteral):
+        return t.literal_value
+    return None
+
+
+def _along(reduce_lane):
+    """The nopython implementation of a reduction along an axis, given a 1-D reduction."""
+    def typer(a, axis, keepdims):
+        keep = _keepdims(keepdims)
+        if keep is None:
+            return lambda a, axis, keepdims: numba.literally(keepdims)
+        if not _is_array(a):
+            return lambda a, axis, keepdims: reduce_lane(np.array([a]))
+        nd = a.ndim
+        if _is_none(axis):
+            ones = (1,) * nd
+            if keep:
+                return lambda a, axis, keepdims: np.full(
+                    ones, reduce_lane(np.ascontiguousarray(a).reshape(-1)))
+            return lambda a, axis, keepdims: reduce_lane(np.ascontiguousarray(a).reshape(-1))
+        if not isinstance(axis, types.Integer):
+            return None
+        if nd == 1 and not keep:
+            return lambda a, axis, keepdims: reduce_lane(np.ascontiguousarray(a))
+        out_nd = nd if keep else nd - 1
+
+        def impl(a, axis, keepdims):
+            k = axis % nd
+            lanes = _lanes(a, k)
+            out = np.empty((lanes.shape[0], lanes.shape[2]))
+            for i in range(lanes.shape[0]):
+                for j in range(lanes.shape[2]):
+                    out[i, j] = reduce_lane(np.ascontiguousarray(lanes[i, :, j]))
+            return out.reshape(to_fixed_tuple(_reduced_shape(a, k, keep), out_nd))
+        return impl
+    return typer
+
+
+@register_jitable
+def _norm_lane(v):
+    return np.sqrt(np.sum(v * v))
+
+
+for _helper, _lane in ((runtime.sum_along, np.sum), (runtime.mean_along, np.mean),
+                       (runtime.prod_along, np.prod), (runtime.max_along, np.max),
+                       (runtime.min_along, np.min), (runtime.norm_along, _norm_lane)):
+    overload(_helper)(_along(_lane))
+
+
+@overload(runtime.cumsum_along)
+def _cumsum_along(a, axis):
+    if not _is_array(a):
+        return None
+    if _is_none(axis):
+        return lambda a, axis: np.cumsum(a)
+    if not isinstance(axis, types.Integer):
+        return None
+    nd = a.ndim
+
+    def impl(a, axis):
+        k = axis % nd
+        lanes = _lanes(a, k)
+        out = np.empty(lanes.shape)
+        for i in range(lanes.shape[0]):
+            for j in range(lanes.shape[2]):
+                total = 0.0
+                for m in range(lanes.shape[1]):
+                    total += lanes[i, m, j]
+                    out[i, m, j] = total
+        return out.reshape(a.shape)
+    return impl
 
 
 register_jitable(runtime.stack_push)      # the same code runs compiled

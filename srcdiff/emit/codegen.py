@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import runtime
+from ..ir.analysis import bind
 from ..ir.nodes import Const, For, If, Opaque, Seq, Slice, Var, applies
 from ..ir.nodes import atom_vars as _atom_names
 from ..transform.reverse import BranchBlock, LoopBlock
@@ -82,9 +83,37 @@ def primal_expr(stmt):
     elif stmt.operator and prim.infix and len(args) == 1:
         return ast.UnaryOp(_UNARY[prim.infix](), to_ast(args[0]))
     else:
+        along = _along(stmt)
+        if along is not None:
+            return along
         func = _path(prim.path or prim.name)
     keywords = [ast.keyword(k, to_ast(v)) for k, v in stmt.kwargs.items()]
     return ast.Call(func, [to_ast(a) for a in args], keywords)
+
+
+# reductions Numba compiles only without axis and keepdims: with them, generated code
+# calls the runtime helper that takes both (same result; loops when compiled)
+_ALONG = {"np.sum": "sum_along", "np.mean": "mean_along", "np.prod": "prod_along",
+          "np.max": "max_along", "np.min": "min_along", "np.linalg.norm": "norm_along",
+          "np.cumsum": "cumsum_along"}
+
+
+def _along(stmt):
+    """``np.max(a, axis=1)`` as ``max_along(a, 1, False)``, or None to write it as is."""
+    helper = _ALONG.get(stmt.prim.path)
+    if helper is None or stmt.prim.rule is None or (len(stmt.args) < 2 and not stmt.kwargs):
+        return None
+    bound = bind(stmt)
+    if set(bound) - {stmt.prim.rule.params[0], "axis", "keepdims", "ord"}:
+        return None
+    axis = bound.get("axis", Const(None))
+    if not (isinstance(axis, Var) or (isinstance(axis, Const) and
+                                      (axis.value is None or isinstance(axis.value, int)))):
+        return None                      # a tuple of axes: NumPy's call, run as Python
+    parts = [bound[stmt.prim.rule.params[0]], axis]
+    if helper != "cumsum_along":
+        parts.append(bound.get("keepdims", Const(False)))
+    return ast.Call(_load(helper), [to_ast(p) for p in parts], [])
 
 
 class _Lines:
