@@ -107,6 +107,14 @@ def zero_trips(x, n):
     return np.sum(y)
 
 
+def overwritten_each_step(x, n):
+    """The carried value is replaced, not updated: its old value gets no cotangent."""
+    y = x
+    for i in range(n):
+        y = np.sin(x) * (i + 1.0)
+    return np.sum(y)
+
+
 def gradient_descent(w, x, y):
     """An inner solver: a few steps of least squares, differentiated through."""
     b = 0.0
@@ -352,6 +360,8 @@ CASES = [
     (vector_state, (M.T @ M * 0.5, np.outer(X[:4], [1.0, -0.5, 0.2])), (0, 1)),
     (zero_trips, (X[:2] * 0.5, 0), (0,)),
     (zero_trips, (X[:2] * 0.5, 3), (0,)),
+    (overwritten_each_step, (X, 0), (0,)),
+    (overwritten_each_step, (X, 3), (0,)),
     (gradient_descent, (1.3, X, 2.0 * X + 0.1), (0, 1, 2)),
     (doubling, (np.array([0.5, -1.2, 0.3]),), (0,)),
     (newton_sqrt, (2.0,), (0,)),

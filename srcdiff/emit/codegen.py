@@ -355,8 +355,13 @@ class _Backward:
                 start, step = (ast.unparse(to_ast(a)) for a in (loop.start, loop.step))
                 out.put(f"{loop.index} = {start} + {counter} * {step}")
             mark = len(out.lines)
-            self.recomputed(lambda: self.blocks(block.body, set(started), recompute=False,
+            inner_started = set(started)
+            self.recomputed(lambda: self.blocks(block.body, inner_started, recompute=False,
                                                 carried=carried), loop.body, carried)
+            for name in sorted(carried):     # a carried value no statement sent anything to
+                g = self.names.get(name)
+                if g in started and g not in inner_started:
+                    out.add(_zeros(g, name))
             lines = out.lines[mark:]
             by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(lines)))) if lines else set()
             restored = []
@@ -392,8 +397,9 @@ class _Backward:
             started.add(target)
             out.add(_assign(target, value))
         if stmt.target in carried:
-            # the end of an iteration: earlier iterations' value is another value
-            out.add(_zeros(g, stmt.target))
+            # the end of an iteration: the value at its start is another value, whose
+            # cotangent starts afresh (at zero, if nothing reaches it: see loop())
+            started.discard(g)
 
 
 def _backward_body(adj):
