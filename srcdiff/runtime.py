@@ -14,7 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at", "shape_of", "shape_proxy",
+    "stack_push", "assign_at", "shape_of", "push_shape", "shape_proxy",
     "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
 ]
@@ -222,6 +222,11 @@ def assign_at(a, index, value):
 def shape_of(value):
     """``value``'s shape as an int64 array (``()`` for a scalar: nothing to store)."""
     return np.array(np.shape(value), dtype=np.int64)
+
+
+def push_shape(stack, k, value):
+    """``stack_push(stack, k, shape_of(value))``, without making the shape an array first."""
+    return stack_push(stack, k, np.shape(value))
 
 
 def shape_proxy(shape, like):

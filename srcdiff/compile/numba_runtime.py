@@ -314,6 +314,24 @@ def _shape_of(value):
     return None
 
 
+@overload(runtime.push_shape)
+def _push_shape(stack, k, value):
+    if not (_is_array(value) or isinstance(value, _SCALARS)):
+        return None
+    ndim = value.ndim if _is_array(value) else 0
+
+    def impl(stack, k, value):
+        if k == stack.shape[0]:
+            grown = np.empty((2 * k + 1, ndim), dtype=stack.dtype)
+            grown[:k] = stack
+            stack = grown
+        shape = np.shape(value)
+        for j in range(ndim):
+            stack[k, j] = shape[j]
+        return stack
+    return impl
+
+
 @overload(runtime.shape_proxy)
 def _shape_proxy(shape, like):
     if _is_array(like):

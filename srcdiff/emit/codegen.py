@@ -175,7 +175,7 @@ class _Loops:
     def __init__(self, namer):
         self.namer = namer
         self.names = {}        # id(For) -> (count, counter)
-        self.stacks = {}       # id(For) -> {carried name: (stack name, stored item)}
+        self.stacks = {}       # id(For) -> {carried name: (stack, name, shape only?)}
 
     def of(self, loop):
         if id(loop) not in self.names:
@@ -189,8 +189,8 @@ class _Loops:
         self.of(loop)
         stacks = self.stacks[id(loop)]
         if name not in stacks:
-            suffix, item = ("shapes", f"shape_of({name})") if shape_only else ("stack", name)
-            stacks[name] = (self.namer.fresh(f"{name}_{suffix}"), item)
+            stacks[name] = (self.namer.fresh(f"{name}_{'shapes' if shape_only else 'stack'}"),
+                            name, shape_only)
         return stacks[name][0]
 
 
@@ -223,8 +223,9 @@ def _emit_loop(loop, out, loops):
         count, counter = loops.of(loop)
         if loop.index is not None:
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
-        for stack, item in stacks.values():
+        for stack, name, shape_only in stacks.values():
             size = count if loop.index is not None else 8   # a while loop's stacks grow
+            item = f"shape_of({name})" if shape_only else name
             out.put(f"{stack} = stack_alloc({size}, {item})", assigns=stack)
         out.put(f"{counter} = 0", assigns=counter)
 
@@ -232,11 +233,13 @@ def _emit_loop(loop, out, loops):
         if loop.index is None:
             _emit_forward(loop.test, out, loops)
             out.block(f"if not {ast.unparse(to_ast(loop.cond))}:", lambda: out.put("break"))
-        for stack, item in stacks.values():
-            if loop.index is None:
-                out.put(f"{stack} = stack_push({stack}, {counter}, {item})")
+        for stack, name, shape_only in stacks.values():
+            if shape_only:
+                out.put(f"{stack} = push_shape({stack}, {counter}, {name})")
+            elif loop.index is None:
+                out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
             else:
-                out.put(f"{stack}[{counter}] = {item}")
+                out.put(f"{stack}[{counter}] = {name}")
         _emit_forward(loop.body, out, loops)
         if record:
             out.put(f"{counter} = {counter} + 1")
