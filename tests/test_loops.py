@@ -1,5 +1,7 @@
 """Loops in the source transform beyond the corpus (tests/corpus.py): closed forms, what
 the adjoint stores, writes into arrays, and what is refused."""
+import re
+
 import numpy as np
 import pytest
 
@@ -232,3 +234,26 @@ def test_writes_stay_compiled_and_inputs_untouched():
 def test_write_into_a_shared_array_is_refused():
     with pytest.raises(UnsupportedError, match="in-place write into `y`, whose array `x` shares"):
         srcdiff.grad(write_into_alias, mode="source")(X)
+
+
+def doubles_its_argument(x):
+    for i in range(x.shape[0]):
+        x[i] = x[i] * 2.0 + x[(i + 1) % x.shape[0]]
+    return np.sum(x * x)
+
+
+def test_writes_in_loops_go_into_the_array_the_loop_owns():
+    # b[i] = v inside a loop writes into the array (no copy per write); the loop copies
+    # the array once as it starts, so the caller's array is never changed
+    x = X[:5].copy()
+    g = srcdiff.grad(doubles_its_argument)
+    srcdiff.check_grad(doubles_its_argument, x)
+    g(x)
+    np.testing.assert_array_equal(x, X[:5])
+    assert g.jitted, g.jit_reason
+    forward = g.source.split("def doubles_its_argument_forward")[1].split("\ndef ")[0]
+    loop = forward.split("\n    for i in range")[1]
+    assert "assign_at(" not in loop and "np.copy(x)" in forward
+    assert re.search(r"\n {8}x_\d+\[i\] = _t\d+\n", loop)
+    for fun in (fill_by_element, accumulate_modulo):
+        assert "assign_at(" not in srcdiff.grad(fun).source.split("_forward(")[1].split("def ")[0]

@@ -20,6 +20,7 @@ import numpy as np
 from .. import runtime
 from ..ir.analysis import bind
 from ..ir.nodes import Const, For, If, Opaque, Seq, Slice, Var, applies
+from ..ir.writes import in_place
 from ..ir.nodes import atom_vars as _atom_names
 from ..transform.reverse import BranchBlock, LoopBlock
 from . import templates
@@ -198,24 +199,37 @@ def _range_args(loop):
     return ", ".join(ast.unparse(to_ast(a)) for a in (loop.start, loop.stop, loop.step))
 
 
-def _emit_forward(body, out, loops=None, skip=()):
+_COPYING = (set(), set())     # no in-place writes: what the backward's recomputing uses
+
+
+def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING):
     """The primal statements of ``body``, leaving out assigns to ``skip``; with ``loops``,
-    loops also record what their adjoint reads (their trip count, stacks of values)."""
+    loops also record what their adjoint reads (their trip count, stacks of values).
+    ``writes`` (from ``ir.writes.in_place``) says which writes go into the array itself."""
     for stmt in body:
         if isinstance(stmt, If):
             out.header(stmt.loc)
             cond = ast.unparse(to_ast(stmt.cond))
-            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out, loops))
+            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out, loops, (), writes))
             if stmt.orelse:
-                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out, loops))
+                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out, loops, (), writes))
         elif isinstance(stmt, For):
-            _emit_loop(stmt, out, loops)
+            _emit_loop(stmt, out, loops, writes)
         elif stmt.target not in skip:
             out.header(stmt.loc)
-            out.add(_assign(stmt.target, primal_expr(stmt)))
+            in_place, copies = writes
+            if id(stmt) in in_place:           # b[i] = v into b itself, then b_1 is b
+                array, index, value = (to_ast(a, subscript=k == 1) for k, a in enumerate(stmt.args))
+                out.add(ast.Assign(targets=[ast.Subscript(array, index, ast.Store())],
+                                   value=value, lineno=0))
+                out.add(_assign(stmt.target, to_ast(stmt.args[0])))
+            elif id(stmt) in copies:           # the loop owns the array it writes into
+                out.add(_assign(stmt.target, ast.Call(_path("np.copy"), [to_ast(stmt.args[0])], [])))
+            else:
+                out.add(_assign(stmt.target, primal_expr(stmt)))
 
 
-def _emit_loop(loop, out, loops):
+def _emit_loop(loop, out, loops, writes=_COPYING):
     out.header(loop.loc)
     record = loops is not None and id(loop) in loops.names
     stacks = loops.stacks[id(loop)] if record else {}
@@ -231,7 +245,7 @@ def _emit_loop(loop, out, loops):
 
     def body():
         if loop.index is None:
-            _emit_forward(loop.test, out, loops)
+            _emit_forward(loop.test, out, loops, (), writes)
             out.block(f"if not {ast.unparse(to_ast(loop.cond))}:", lambda: out.put("break"))
         for stack, name, shape_only in stacks.values():
             if shape_only:
@@ -240,7 +254,7 @@ def _emit_loop(loop, out, loops):
                 out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
             else:
                 out.put(f"{stack}[{counter}] = {name}")
-        _emit_forward(loop.body, out, loops)
+        _emit_forward(loop.body, out, loops, (), writes)
         if record:
             out.put(f"{counter} = {counter} + 1")
         if loop.exit is not None:
@@ -254,7 +268,7 @@ def _emit_loop(loop, out, loops):
 
 def _primal_body(fn, loops=None):
     out = _Lines()
-    _emit_forward(fn.body, out, loops)
+    _emit_forward(fn.body, out, loops, (), in_place(fn.body))
     out.header(fn.result_loc)
     return out
 
