@@ -310,6 +310,15 @@ def prefix_sums(x):
     return np.sum(np.sqrt(s + 1.0))
 
 
+def shifts(x):
+    """Writes whose value overlaps the array: a view of it, and a product of a view."""
+    b = x * 1.0
+    for k in range(2):
+        b[0:3] = b[1:4]
+        b[1:4] = b[0:3] * 1.5 + b[2:5]
+    return np.sum(b * b)
+
+
 def soft_dtw(x, y, gamma):
     """Soft dynamic time warping: a dynamic-programming table filled in place."""
     n = x.shape[0]
@@ -388,6 +397,7 @@ CASES = [
     (fill_buffer, (X[:5],), (0,)),
     (accumulate_modulo, (X[:5],), (0,)),
     (prefix_sums, (X,), (0,)),
+    (shifts, (X,), (0,)),
     (soft_dtw, (X[:4], X[2:], 0.5), (0, 1, 2)),
     (calls_in_loop, (X[:4], 0.8), (0, 1)),
 ]
