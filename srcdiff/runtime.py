@@ -12,7 +12,7 @@ import numpy as np
 
 __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
-    "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
+    "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
     "stack_push", "assign_at", "shape_of", "push_shape", "shape_proxy",
     "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
@@ -91,7 +91,11 @@ def scatter_add(like, index, g):
 
     Repeated indices add up (``np.add.at`` semantics), so ``x[[0, 0]]`` counts twice.
     """
-    out = np.zeros(np.shape(like))
+    return scatter_add_to(np.zeros(np.shape(like)), index, g)
+
+
+def scatter_add_to(out, index, g):
+    """``out[index] += g`` in place, repeated indices adding up; returns ``out``."""
     parts = index if isinstance(index, tuple) else (index,)
     if any(isinstance(p, (np.ndarray, list)) for p in parts):
         np.add.at(out, index, g)

@@ -132,24 +132,29 @@ def _reduce_sum(a, axis):
     return None
 
 
-@overload(runtime.scatter_add)
-def _scatter_add(like, index, g):
-    if not _is_array(like):
+@overload(runtime.scatter_add_to)
+def _scatter_add_to(out, index, g):
+    if not _is_array(out):
         return None
     if _is_basic_index(index):
-        def basic(like, index, g):
-            out = np.zeros(like.shape)
+        def basic(out, index, g):
             out[index] += g
             return out
         return basic
     if _is_array(index) and index.ndim == 1 and isinstance(index.dtype, types.Integer):
-        def gather(like, index, g):
-            out = np.zeros(like.shape)
+        def gather(out, index, g):
             for k in range(index.size):
                 out[index[k]] += g[k]
             return out
         return gather
     return None
+
+
+@overload(runtime.scatter_add)
+def _scatter_add(like, index, g):
+    if not _is_array(like):
+        return None
+    return lambda like, index, g: runtime.scatter_add_to(np.zeros(like.shape), index, g)
 
 
 @overload(runtime.reshape_like)

@@ -24,6 +24,7 @@ from ..ir.writes import in_place
 from ..ir.nodes import atom_vars as _atom_names
 from ..transform.reverse import BranchBlock, LoopBlock
 from . import templates
+from .accumulate import accumulate_in_place
 from .templates import reads_by_value
 from .naming import RESERVED
 
@@ -490,6 +491,7 @@ def generate(fn, adj):
     for p, r in zip(adj.wrt, results, strict=True):
         if r is None:
             backward.add(_zeros(adj.adjoint_names.setdefault(p, adj.fn.namer.adjoint(p)), p))
+    backward.lines = accumulate_in_place(backward.lines)
     primal = _primal_body(fn)
     forward = _primal_body(fn, loops)      # the primal, recording what the loops' adjoints read
     grads = [adj.adjoint_names[p] for p in adj.wrt]
