@@ -275,18 +275,29 @@ def _primal_body(fn, loops=None):
 
 
 def _needed(body, names):
-    """The statements of ``body`` that compute ``names``, with what they read in turn."""
-    names, kept = set(names), []
+    """The statements of ``body`` that compute ``names``, with what they read in turn
+    (a branch keeps only the statements of its arms that are needed)."""
+    kept, names = _needed_names(body, set(names))
+    return kept
+
+
+def _needed_names(body, names):
+    kept = []
     for stmt in reversed(body):
         targets = {s.target for s in applies([stmt])}
-        if targets & names:
+        if not targets & names:
+            continue
+        if isinstance(stmt, If):
+            then, then_names = _needed_names(stmt.then, set(names))
+            orelse, else_names = _needed_names(stmt.orelse, set(names))
+            names = names | then_names | else_names | set(_atom_names(stmt.cond))
+            stmt = If(stmt.cond, then, orelse, stmt.loc, stmt.merges)
+        else:                   # a loop is recomputed whole: its values carry across iterations
             names |= {n for s in applies([stmt]) for n in s.reads()}
-            if isinstance(stmt, If):
-                names |= set(_atom_names(stmt.cond))
             if isinstance(stmt, For):
                 names |= {n for a in (stmt.start, stmt.stop, stmt.step) for n in _atom_names(a)}
-            kept.append(stmt)
-    return kept[::-1]
+        kept.append(stmt)
+    return kept[::-1], names
 
 
 def _contributions(blocks):

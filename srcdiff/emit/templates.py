@@ -97,11 +97,36 @@ def expand(rule, bindings, selected, fresh):
         if name in needed:
             new = fresh(name)
             statements.append(ast.Assign(targets=[ast.Name(new, ast.Store())],
-                                         value=_Substitute(mapping).visit(copy.deepcopy(value)),
-                                         lineno=0))
+                                         value=_inline(value, mapping), lineno=0))
             mapping[name] = ast.Name(new, ast.Load())
-    outputs = {k: _Substitute(mapping).visit(copy.deepcopy(tpl.outputs[k])) for k in selected}
+    outputs = {k: _inline(tpl.outputs[k], mapping) for k in selected}
     return statements, outputs
+
+
+def _inline(expr, mapping):
+    return _Fold().visit(_Substitute(mapping).visit(copy.deepcopy(expr)))
+
+
+class _Fold(ast.NodeTransformer):
+    """Arithmetic on literals done once, and ``x ** 1`` as ``x``: a rule written for any
+    ``y`` reads as the user's constant made it (``x ** (2 - 1 + (2 == 0))`` is ``x``)."""
+
+    def generic_visit(self, node):
+        node = super().generic_visit(node)
+        if isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Compare)) and all(
+                isinstance(n, ast.Constant) and type(n.value) in (int, float, bool)
+                for n in ast.iter_child_nodes(node) if isinstance(n, ast.expr)):
+            folded = ast.fix_missing_locations(ast.Expression(copy.deepcopy(node)))
+            try:
+                value = eval(compile(folded, "<fold>", "eval"), {"__builtins__": {}})
+            except (ArithmeticError, ValueError):
+                return node                     # left for run time, to fail as Python would
+            return ast.copy_location(ast.Constant(value), node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) \
+                and isinstance(node.right, ast.Constant) and node.right.value == 1 \
+                and type(node.right.value) is int:
+            return node.left
+        return node
 
 
 def reads_by_value(tree):
