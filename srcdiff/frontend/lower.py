@@ -375,7 +375,8 @@ class Lowerer:
         if sharing:
             raise self.error(stmt, f"in-place write into `{user}`, whose array `{sharing[0]}` "
                              "shares (NumPy would change both)",
-                             f"copy first: {user} = np.copy({sharing[0]})")
+                             f"write into a copy ({user} = np.copy({user})), or make "
+                             f"{sharing[0]} a copy where it is made")
         caller, lowerer = self.call_site, self.parent
         while lowerer is not None:        # an inlined function writing into a caller's array
             sharing = lowerer.sharing(roots, None, caller)
