@@ -44,22 +44,25 @@ class _Size(int):
 
 
 def _user_location():
-    """File, line and function of the innermost frame outside srcdiff and NumPy."""
+    """File, line, column and function of the innermost frame outside srcdiff and NumPy."""
     frame = inspect.currentframe()
     while frame is not None:
         filename = os.path.abspath(frame.f_code.co_filename)
         if not filename.startswith((_SRCDIFF, _NUMPY)) and not filename.startswith("<__array"):
-            return filename, frame.f_lineno, frame.f_code.co_name
+            positions = getattr(inspect.getframeinfo(frame, context=0), "positions", None)
+            col = positions.col_offset + 1 if positions and positions.col_offset is not None else 1
+            return filename, frame.f_lineno, col, frame.f_code.co_name
         frame = frame.f_back
-    return "<unknown>", 0, "?"
+    return "<unknown>", 0, 1, "?"
 
 
 def _no_rule_error(label):
-    filename, lineno, function = _user_location()
+    filename, lineno, col, function = _user_location()
     return UnsupportedError(f"call to `{label}` on a differentiable value", filename=filename,
-                            lineno=lineno, function=function,
-                            hint=f"{label} has no derivative rule; register one with @srcdiff.rule, "
-                                 "or apply it to values that do not require grad")
+                            lineno=lineno, col=col, function=function,
+                            hint=f"{label} has no derivative rule; register one with "
+                                 "@srcdiff.rule, or apply it to constants only (values "
+                                 "that do not require grad)")
 
 
 def _label(func):
@@ -154,9 +157,9 @@ def _node(prim, args, kwargs, ans, ans_storage):
     for param, requirement in rule.require.items():
         value = _unwrap(bound.get(param))
         if value not in requirement:
-            filename, lineno, function = _user_location()
+            filename, lineno, col, function = _user_location()
             raise UnsupportedError(f"{prim.name} with {param}={value!r}", filename=filename,
-                                   lineno=lineno, function=function,
+                                   lineno=lineno, col=col, function=function,
                                    hint=f"its derivative rule supports {param} in {requirement} only")
     slots, grad_inputs = [], []
     for param, value in bound.items():
