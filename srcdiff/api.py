@@ -152,6 +152,8 @@ class _Transformed:
         self._wrt = wrt
         self._indices = _wrt_indices(fun, wrt)
         self._signature, self._names = _params(fun)
+        # positional calls with every parameter bind as they are
+        self._arity = len(self._names) if _all_positional(self._signature) else -1
         self._built = None
         self._jit = jit
         self._requested_mode = mode
@@ -210,11 +212,14 @@ class _Transformed:
 
     # -- calling -------------------------------------------------------------
     def __call__(self, *args, **kwargs):
-        values, names = _bind(self.fun, args, kwargs, self._signature, self._names)
+        if not kwargs and len(args) == self._arity:    # the common case, bound at once
+            values, names = list(args), self._names
+        else:
+            values, names = _bind(self.fun, args, kwargs, self._signature, self._names)
         what = "value_and_grad" if self._with_value else "grad"
         for i in self._indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, what)
-        prog = self._program
+        prog = self._built if self._built is not None else self._program
         try:
             out, grads = prog.grad(values, 1.0)
         except Exception:
