@@ -15,7 +15,7 @@ __all__ = [
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
     "stack_push", "assign_at", "shape_of", "push_shape", "shape_proxy",
-    "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
+    "check_length", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
 ]
 
@@ -274,3 +274,10 @@ def norm_along(x, axis, keepdims):
 
 def cumsum_along(a, axis):
     return np.cumsum(a, axis=axis)
+
+
+def check_length(value, n):
+    """Raise as Python does when ``a, b = value`` unpacks a value of another length."""
+    if len(value) != n:
+        raise ValueError(f"cannot unpack {len(value)} values into {n} names")
+    return n

@@ -3,6 +3,7 @@ import types
 
 import numpy as np
 import pytest
+from scipy.special import multigammaln
 
 import srcdiff
 from srcdiff import UnsupportedError
@@ -201,3 +202,56 @@ def test_concatenate_with_axis_none():
     ga, gb = srcdiff.grad(concat_flat, wrt=(0, 1))(np.ones((2, 2)), np.ones(2))
     np.testing.assert_allclose(ga, [[0, 1], [2, 3]])
     np.testing.assert_allclose(gb, [4, 5])
+
+
+# -- found while writing the benchmarks (natural NumPy, as a scientist writes it) -------
+
+def shape_unpacked(x):
+    n, d = x.shape
+    pos = d                       # an int alias: += rebinds it, nothing is shared
+    t = 0.0
+    for i in range(n):
+        for j in range(d):
+            t = t + x[i, j] * pos
+            pos += 1
+    a, b = x[:, 0]
+    return t + a * b
+
+
+def unpacks_the_wrong_length(x):
+    a, b = x
+    return a * b
+
+
+def float_alias(x):
+    a = 2.0
+    b = a
+    b += x
+    return a * b
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_unpacking_and_numbers_rebound_by_augmented_assignment(jit):
+    m = np.arange(6.0).reshape(2, 3) / 5
+    srcdiff.check_grad(shape_unpacked, m, mode="source", jit=jit)
+    with pytest.raises(ValueError, match="cannot unpack"):
+        srcdiff.grad(unpacks_the_wrong_length, mode="source", jit=jit)(np.ones(3))
+    assert srcdiff.grad(float_alias, mode="source", jit=jit)(1.5) == 2.0
+
+
+def library_call_on_constants(x, m):
+    d = x.shape[0]
+    return np.sum(x * x) * multigammaln(0.5 * (d + m + 1), d)
+
+
+def library_call_on_a_differentiable_value(x):
+    return multigammaln(np.sum(x), 2)
+
+
+def test_library_functions_are_called_not_inlined():
+    g = srcdiff.grad(library_call_on_constants)
+    x = np.ones(3)
+    np.testing.assert_allclose(g(x, 0.0), 2 * x * multigammaln(2.0, 3))
+    assert "raise" not in g.source and "multigammaln(" in g.source
+    with pytest.raises(UnsupportedError, match="call to `multigammaln` on a differentiable value"):
+        srcdiff.grad(library_call_on_a_differentiable_value, mode="source")(np.ones(3) * 3)

@@ -425,5 +425,14 @@ def _cumsum_along(a, axis):
     return impl
 
 
+@overload(runtime.check_length)
+def _check_length(value, n):
+    def impl(value, n):
+        if len(value) != n:
+            raise ValueError("cannot unpack a value of another length")
+        return n
+    return impl
+
+
 register_jitable(runtime.stack_push)      # the same code runs compiled
 register_jitable(runtime.assign_at)

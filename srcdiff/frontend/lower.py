@@ -7,6 +7,8 @@ afresh at every call; module constants (``np.pi``) are written in place.
 """
 import inspect
 import math
+import os
+import sysconfig
 import types
 
 import gast
@@ -72,6 +74,7 @@ class Lowerer:
             self.namer, self.body = parent.namer, parent.body
             self.namer.user_names |= user_names
             self.free_values, self.view_base = parent.free_values, parent.view_base
+            self.scalars, self.shapes = parent.scalars, parent.shapes
             self.iterated = parent.iterated
             self.inlining = parent.inlining + [source.fun]
             return
@@ -79,6 +82,8 @@ class Lowerer:
         self.body = []
         self.free_values = {}     # extra parameter -> getter of the global value
         self.view_base = {}       # IR name -> the IR names whose memory it may share
+        self.scalars = set()      # IR names known to hold numbers (never an array)
+        self.shapes = set()       # IR names holding a shape tuple
         self.inlining = [source.fun]
         args = fn.args
         for a in args.posonlyargs + args.args + args.kwonlyargs:
@@ -100,6 +105,7 @@ class Lowerer:
         if (prim is rules.GETITEM or id(getattr(prim, "impl", None)) in _VIEWS) \
                 and args and isinstance(args[0], Var):
             self.share(name, args[0])
+        self.infer_number(name, prim, args)
         self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node), callee,
                                operator))
         return Var(name)
@@ -110,8 +116,29 @@ class Lowerer:
         return Apply(name, rules.ASSIGN, [atom], {}, loc)
 
     def share(self, name, atom):
-        if isinstance(atom, Var):
+        if isinstance(atom, Var) and not self.is_number(atom):
             self.view_base.setdefault(name, set()).add(atom.name)
+
+    def is_number(self, atom):
+        """Whether ``atom`` surely holds a number: numbers are never shared or written."""
+        if isinstance(atom, Const):
+            return isinstance(atom.value, (bool, int, float, np.number))
+        return isinstance(atom, Var) and atom.name in self.scalars
+
+    def infer_number(self, name, prim, args):
+        """Record ``name`` as a number (or a shape) when its operation says so: an entry
+        of a shape, a length, or arithmetic on numbers."""
+        if getattr(prim, "attribute", None) == "shape" or getattr(prim, "impl", None) is np.shape:
+            self.shapes.add(name)
+        elif getattr(prim, "attribute", None) in ("ndim", "size") \
+                or getattr(prim, "impl", None) in (len, int, float):
+            self.scalars.add(name)
+        elif prim is rules.GETITEM and isinstance(args[0], Var) and args[0].name in self.shapes \
+                and self.is_number(args[1]):
+            self.scalars.add(name)
+        elif isinstance(getattr(prim, "impl", None), np.ufunc) and args \
+                and all(self.is_number(a) for a in args):
+            self.scalars.add(name)
 
     def pass_in(self, func, obj):
         """An extra parameter carrying the callable ``obj`` into generated code."""
@@ -256,6 +283,7 @@ class Lowerer:
                 else (bounds + [Const(1)])[:3]
             index = self.define(target.id)
             self.versions[target.id] = Var(index)
+            self.scalars.add(index)
             return start, stop, step, index, [], []
         counters, items = [], []
         self.iterables(target, it, counters, items)
@@ -266,6 +294,7 @@ class Lowerer:
         # enumerate's counter from 0 is the loop index itself
         user_index = next((u for u, first in counters if first == Const(0)), None)
         index = self.define(user_index) if user_index else self.namer.fresh("k")
+        self.scalars.add(index)
         counters = [(u, None if u == user_index else first) for u, first in counters]
         return Const(0), stop, Const(1), index, counters, items
 
@@ -363,8 +392,8 @@ class Lowerer:
         NumPy; the transform writes into a copy.  Refuse it when another name that sees
         that array is read afterwards, where the two would differ."""
         current = self.versions.get(user)
-        if not isinstance(current, Var):
-            return
+        if not isinstance(current, Var) or self.is_number(current):
+            return                       # numbers are rebound, never changed in place
         roots = self._roots(current.name)
         iterated = sorted(self.iterated[r] for r in roots if r in self.iterated)
         if iterated:
@@ -437,6 +466,11 @@ class Lowerer:
             return
         if isinstance(target, (gast.Tuple, gast.List)):
             atom = self.expr(value)
+            if isinstance(atom, Var):            # n, d = x.shape: unpacked by index
+                self.emit(rules.lookup(runtime.check_length), [atom, Const(len(target.elts))],
+                          {}, target)
+                atom = Seq(tuple(self.emit(rules.GETITEM, [atom, Const(k)], {}, target)
+                                 for k in range(len(target.elts))))
             if not isinstance(atom, Seq) or len(atom.items) != len(target.elts):
                 raise self.error(target, "unpacking of a value that is not a tuple of the same length",
                                  "assign each name on its own line")
@@ -621,13 +655,24 @@ class Lowerer:
         if id(obj) in _TUPLE_ONLY and args and isinstance(args[0], Seq):
             args[0] = Seq(args[0].items, "tuple")
         if prim is None:
-            if isinstance(obj, types.FunctionType):
+            if isinstance(obj, types.FunctionType) and not _is_library(obj):
                 return self.inline(node, obj, args, kwargs)
             prim = Opaque(name=self.pass_in(func, obj), obj=obj, label=_dotted(func))
         elif prim.path is None and prim.infix is None and prim.attribute is None \
                 and prim is not rules.GETITEM:
             return self.emit(prim, args, kwargs, node, target, callee=self.pass_in(func, obj))
         return self.emit(prim, args, kwargs, node, target)
+
+
+_LIBRARY_DIRS = tuple(sorted({os.path.abspath(path) for key, path in sysconfig.get_paths().items()
+                              if key in ("stdlib", "platstdlib", "purelib", "platlib")}))
+
+
+def _is_library(fun):
+    """A function installed with Python or a package (scipy, the standard library):
+    called as it is, like a NumPy function without a rule, not inlined as your own code."""
+    filename = os.path.abspath(fun.__code__.co_filename)
+    return filename.startswith(_LIBRARY_DIRS) or os.sep + "site-packages" + os.sep in filename
 
 
 def _bound_names(target):

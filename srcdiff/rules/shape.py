@@ -3,7 +3,7 @@ import operator
 
 import numpy as np
 
-from ..runtime import reshape_like, transpose_grad, unbroadcast
+from ..runtime import check_length, reshape_like, transpose_grad, unbroadcast
 from .registry import ASSIGN, define, known, nondiff, rule
 
 
@@ -43,6 +43,8 @@ ATTRIBUTES = {name: define(operator.attrgetter(name), name=f".{name}", attribute
 nondiff(*(prim.impl for prim in ATTRIBUTES.values()))
 nondiff(len, range, int, bool, np.shape, np.ndim, np.size, np.zeros, np.ones, np.empty,
         np.zeros_like, np.ones_like, np.empty_like, np.eye, np.identity)
+define(check_length, name="check_length").path = "check_length"   # n, d = x.shape
+nondiff(check_length)
 # their values depend on float arguments, and no rule is written yet: an active
 # argument raises UnsupportedError instead of a silent zero
 known(np.arange, np.linspace)
