@@ -79,7 +79,7 @@ class _Fresh:
         self.rewrite = {}          # line index -> new text
 
     def transfer(self, items, fresh, record):
-        before_if = None
+        before_if = arm = None
         for index, stmt, children, is_else in items:
             if children is None:
                 fresh = self.assign(index, stmt, fresh, record)

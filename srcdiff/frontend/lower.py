@@ -16,11 +16,12 @@ import numpy as np
 
 from .. import rules, runtime
 from ..emit.naming import RESERVED, Namer
-from ..errors import UnsupportedError
-from ..ir.nodes import Apply, Const, For, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
+from ..ir.nodes import Apply, Const, Function, If, Loc, Opaque, Seq, Slice, Var, atom_vars
 from . import jumps
 from .fence import Fence, _is_docstring
-from .liveness import Liveness, reads, rebound
+from .liveness import Liveness
+from .loops import LoopLocal, Loops
+from .sharing import Sharing
 from .source import get_source
 
 BINOPS = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
@@ -36,14 +37,6 @@ _SEQUENCE_TAKING = {id(np.array), id(np.concatenate), id(np.stack)}
 _VIEWS = {id(np.reshape), id(np.transpose), id(np.ravel), id(np.asarray)}
 
 
-class _LoopLocal:
-    """A name first bound inside a loop: reading it after the loop, or in the loop before
-    the body binds it (the previous iteration's value), is refused."""
-
-    def __init__(self, user, loc, inside=False):
-        self.user, self.loc, self.inside = user, loc, inside
-
-
 class _Unresolved:
     """A name chain that is not a plain object (a local's attribute, say)."""
 
@@ -52,7 +45,7 @@ def _is_plain_value(value):
     return isinstance(value, (bool, int, float, complex, str, type(None), np.number))
 
 
-class Lowerer:
+class Lowerer(Loops, Sharing):
     """Lowers one function; a child Lowerer inlines a called user function into the
     same IR (same names, same statement list), resolving names in the callee's module."""
 
@@ -109,36 +102,6 @@ class Lowerer:
         self.body.append(Apply(name, prim, list(args), dict(kwargs), self.loc(node), callee,
                                operator))
         return Var(name)
-
-    def copy_to(self, name, atom, loc):
-        """``name = atom``: a carried or merged value, the same array as ``atom``."""
-        self.share(name, atom)
-        return Apply(name, rules.ASSIGN, [atom], {}, loc)
-
-    def share(self, name, atom):
-        if isinstance(atom, Var) and not self.is_number(atom):
-            self.view_base.setdefault(name, set()).add(atom.name)
-
-    def is_number(self, atom):
-        """Whether ``atom`` surely holds a number: numbers are never shared or written."""
-        if isinstance(atom, Const):
-            return isinstance(atom.value, (bool, int, float, np.number))
-        return isinstance(atom, Var) and atom.name in self.scalars
-
-    def infer_number(self, name, prim, args):
-        """Record ``name`` as a number (or a shape) when its operation says so: an entry
-        of a shape, a length, or arithmetic on numbers."""
-        if getattr(prim, "attribute", None) == "shape" or getattr(prim, "impl", None) is np.shape:
-            self.shapes.add(name)
-        elif getattr(prim, "attribute", None) in ("ndim", "size") \
-                or getattr(prim, "impl", None) in (len, int, float):
-            self.scalars.add(name)
-        elif prim is rules.GETITEM and isinstance(args[0], Var) and args[0].name in self.shapes \
-                and self.is_number(args[1]):
-            self.scalars.add(name)
-        elif isinstance(getattr(prim, "impl", None), np.ufunc) and args \
-                and all(self.is_number(a) for a in args):
-            self.scalars.add(name)
 
     def pass_in(self, func, obj):
         """An extra parameter carrying the callable ``obj`` into generated code."""
@@ -215,127 +178,6 @@ class Lowerer:
         elif isinstance(stmt, (gast.For, gast.While)):
             self.loop(stmt)
 
-    def loop(self, node):
-        """``for`` over range, arrays, enumerate and zip, and ``while``: carried names get
-        one IR name, set before the loop and at the end of each iteration."""
-        start = stop = step = index = None
-        body = node.body
-        exit_test = body[-1].test if body and jumps.is_loop_exit(body[-1]) else None
-        if exit_test is not None:
-            body = body[:-1]
-        counters, items = [], []   # names bound to index + first / to array[index]
-        if isinstance(node, gast.For):
-            start, stop, step, index, counters, items = self.iteration(node)
-        assigned = {name for stmt in body for n in gast.walk(stmt)
-                    if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign))
-                    for t in (n.targets if isinstance(n, gast.Assign) else [n.target])
-                    for name in _bound_names(t)}
-        loc = self.loc(node)
-        carried = []
-        for user in sorted(u for u in assigned & set(self.versions)
-                           if not isinstance(self.versions[u], _LoopLocal)):
-            name = self.define(user)
-            self.body.append(self.copy_to(name, self.versions[user], loc))
-            self.versions[user] = Var(name)
-            carried.append((user, name))
-        for user in assigned - set(self.versions):
-            self.versions[user] = _LoopLocal(user, loc, inside=True)
-        outer, self.body = self.body, []
-        cond, test = None, []
-        if isinstance(node, gast.While):
-            cond = self.expr(node.test)
-            test, self.body = self.body, []
-        for user, first in counters:
-            self.versions[user] = Var(index) if first is None else self.emit(
-                rules.lookup(np.add), [Var(index), first], {}, node, self.define(user))
-        for user, array in items:
-            self.versions[user] = self.emit(rules.GETITEM, [array, Var(index)], {}, node,
-                                            self.define(user))
-        # a write into an array the loop iterates over would change the items NumPy yields
-        pinned = {r for _, a in items for r in self._roots(a.name)} - set(self.iterated)
-        self.iterated.update(dict.fromkeys(pinned, loc.lineno))
-        self.block(body)
-        exit_ = self.name(exit_test) if exit_test is not None else None
-        for root in pinned:
-            del self.iterated[root]
-        for user, name in carried:
-            if self.versions[user] != Var(name):
-                self.body.append(self.copy_to(name, self.versions[user], loc))
-            self.versions[user] = Var(name)
-        for user in (assigned | {u for u, _ in items + counters}) - {u for u, _ in carried}:
-            self.versions[user] = _LoopLocal(user, loc)   # Python would keep the last value
-        body, self.body = self.body, outer
-        self.body.append(For(index, start, stop, step, body, [n for _, n in carried], loc,
-                             test, cond, exit_))
-
-    def iteration(self, node):
-        """What ``for target in iterable`` loops over: range bounds, the index name, and
-        the names bound to an array's item at the index in each iteration."""
-        it, target = node.iter, node.target
-        if isinstance(it, gast.Call) and self.resolve(it.func) is range:
-            if not (1 <= len(it.args) <= 3 and not it.keywords):
-                raise self.error(it, "range(...) with keyword arguments", "write range(start, stop, step)")
-            if not isinstance(target, gast.Name):
-                raise self.error(target, "`for` over range with an unpacking target",
-                                 "loop over one index")
-            bounds = [self.expr(a) for a in it.args]
-            start, stop, step = ([Const(0)] + bounds + [Const(1)])[:3] if len(bounds) == 1 \
-                else (bounds + [Const(1)])[:3]
-            index = self.define(target.id)
-            self.versions[target.id] = Var(index)
-            self.scalars.add(index)
-            return start, stop, step, index, [], []
-        counters, items = [], []
-        self.iterables(target, it, counters, items)
-        lengths = [self.emit(rules.lookup(len), [array], {}, node) for _, array in items]
-        stop = lengths[0]
-        for n in lengths[1:]:                 # zip stops at the shortest
-            stop = self.emit(rules.lookup(np.minimum), [stop, n], {}, node)
-        # enumerate's counter from 0 is the loop index itself
-        user_index = next((u for u, first in counters if first == Const(0)), None)
-        index = self.define(user_index) if user_index else self.namer.fresh("k")
-        self.scalars.add(index)
-        counters = [(u, None if u == user_index else first) for u, first in counters]
-        return Const(0), stop, Const(1), index, counters, items
-
-    def iterables(self, target, it, counters, items):
-        """Bindings of ``for target in it``: counters (enumerate's) and array items."""
-        call = self.resolve(it.func) if isinstance(it, gast.Call) else None
-        if call in (enumerate, zip):
-            if not isinstance(target, (gast.Tuple, gast.List)):
-                raise self.error(target, f"`for` over {call.__name__}(...) into one name",
-                                 "unpack it: for i, v in enumerate(x)")
-            if call is enumerate:
-                kwargs = {kw.arg: kw.value for kw in it.keywords}
-                if len(it.args) + len(kwargs) not in (1, 2) or set(kwargs) - {"start"} \
-                        or len(target.elts) != 2:
-                    raise self.error(it, "this use of enumerate", "for i, v in enumerate(x)")
-                first = it.args[1] if len(it.args) == 2 else kwargs.get("start")
-                if not isinstance(target.elts[0], gast.Name):
-                    raise self.error(target.elts[0], "an enumerate counter that is not a name",
-                                     "for i, v in enumerate(x)")
-                counters.append((target.elts[0].id,
-                                 Const(0) if first is None else self.expr(first)))
-                self.iterables(target.elts[1], it.args[0], counters, items)
-                return
-            if it.keywords or len(target.elts) != len(it.args):
-                raise self.error(it, "zip(...) into a different number of names",
-                                 "for a, b in zip(x, y)")
-            for elt, arg in zip(target.elts, it.args, strict=True):
-                self.iterables(elt, arg, counters, items)
-            return
-        if call is range:
-            raise self.error(it, "range(...) inside zip or enumerate",
-                             "loop over range(len(x)) and index the arrays")
-        if not isinstance(target, gast.Name):
-            raise self.error(target, "`for` over an array with an unpacking target",
-                             "loop over one name and index it: for row in m: a = row[0]")
-        array = self.expr(it)
-        if not isinstance(array, Var):
-            raise self.error(it, "`for` over a literal list or tuple",
-                             "make it an array first, or write the steps out")
-        items.append((target.id, array))
-
     def block(self, stmts):
         for stmt in stmts:
             self.statement(stmt)
@@ -359,8 +201,8 @@ class Lowerer:
             t, e = then_versions.get(user), else_versions.get(user)
             if t is None or e is None:
                 continue                   # bound on one path only: Python's rules apply
-            if isinstance(t, _LoopLocal) or isinstance(e, _LoopLocal):
-                self.versions[user] = t if isinstance(t, _LoopLocal) else e   # read: refused
+            if isinstance(t, LoopLocal) or isinstance(e, LoopLocal):
+                self.versions[user] = t if isinstance(t, LoopLocal) else e   # read: refused
                 continue
             if t == e:
                 self.versions[user] = t
@@ -372,61 +214,6 @@ class Lowerer:
             merges.append(merged)
         self.body.append(If(cond, then_body, else_body, loc, merges))
         return cond
-
-    def _roots(self, name):
-        """The arrays (IR names that own their memory) ``name`` may be a view of."""
-        roots, todo, seen = set(), [name], set()
-        while todo:
-            n = todo.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            if n in self.view_base:
-                todo += self.view_base[n]
-            else:
-                roots.add(n)
-        return roots
-
-    def check_unshared(self, stmt, user):
-        """A write into ``user``'s array (``y += e``, ``y[i] = v``) changes it in place in
-        NumPy; the transform writes into a copy.  Refuse it when another name that sees
-        that array is read afterwards, where the two would differ."""
-        current = self.versions.get(user)
-        if not isinstance(current, Var) or self.is_number(current):
-            return                       # numbers are rebound, never changed in place
-        roots = self._roots(current.name)
-        iterated = sorted(self.iterated[r] for r in roots if r in self.iterated)
-        if iterated:
-            raise self.error(stmt, f"in-place write into `{user}`, the array the loop at line "
-                             f"{iterated[0]} iterates over (NumPy would change the items it "
-                             "yields)", f"copy first: {user} = np.copy({user})")
-        sharing = self.sharing(roots, user)
-        if sharing:
-            raise self.error(stmt, f"in-place write into `{user}`, whose array `{sharing[0]}` "
-                             "shares (NumPy would change both)",
-                             f"write into a copy ({user} = np.copy({user})), or make "
-                             f"{sharing[0]} a copy where it is made")
-        caller, lowerer = self.call_site, self.parent
-        while lowerer is not None:        # an inlined function writing into a caller's array
-            sharing = lowerer.sharing(roots, None, caller)
-            if sharing:
-                raise self.error(stmt, f"in-place write into `{user}`, whose array the caller "
-                                 f"{lowerer.source.fun.__name__}() reads afterwards as "
-                                 f"`{sharing[0]}` (NumPy would change it there too)",
-                                 f"copy first: {user} = np.copy({user})")
-            caller, lowerer = lowerer.call_site, lowerer.parent
-
-    def sharing(self, roots, user, call=None):
-        """The names other than ``user`` that see ``roots`` and are read after the current
-        statement (after ``call`` in it, when the statement is ``x = call`` or ``return call``)."""
-        stmt = self.current
-        live = set(self.liveness.after(stmt))
-        if call is not None and getattr(stmt, "value", None) is call:
-            live -= rebound(stmt)       # y = f(y): what is read next is the call's result
-        elif call is not None:
-            live |= reads(stmt)         # the rest of the statement may read them after the call
-        return sorted(u for u, atom in self.versions.items() if u != user and u in live
-                      and isinstance(atom, Var) and self._roots(atom.name) & roots)
 
     def write_item(self, target, value):
         """``b[i] = v``: a new version of b, a copy with v written at i."""
@@ -543,16 +330,16 @@ class Lowerer:
     def name(self, node):
         if node.id in self.versions:
             atom = self.versions[node.id]
-            if isinstance(atom, _LoopLocal) and self.returning_after_loop:
+            if isinstance(atom, LoopLocal) and self.returning_after_loop:
                 raise self.error(node, f"`return` inside a loop of `{node.id}`, a name the loop "
                                  f"at line {atom.loc.lineno} first assigns",
                                  f"give {node.id} a value before the loop: a value returned "
                                  "from inside a loop is read after it, as the loop left it")
-            if isinstance(atom, _LoopLocal) and atom.inside:
+            if isinstance(atom, LoopLocal) and atom.inside:
                 raise self.error(node, f"use of `{node.id}` before the loop at line "
                                  f"{atom.loc.lineno} assigns it (the previous iteration's value)",
                                  f"give {node.id} a value before the loop")
-            if isinstance(atom, _LoopLocal):
+            if isinstance(atom, LoopLocal):
                 raise self.error(node, f"use of `{node.id}` after the loop that first assigns it "
                                  f"(line {atom.loc.lineno})",
                                  f"give {node.id} a value before the loop")
@@ -673,17 +460,6 @@ def _is_library(fun):
     called as it is, like a NumPy function without a rule, not inlined as your own code."""
     filename = os.path.abspath(fun.__code__.co_filename)
     return filename.startswith(_LIBRARY_DIRS) or os.sep + "site-packages" + os.sep in filename
-
-
-def _bound_names(target):
-    """The names an assignment target rebinds: ``y``, ``a, b``, and ``b`` for ``b[i]``."""
-    if isinstance(target, gast.Name):
-        return [target.id]
-    if isinstance(target, gast.Subscript):
-        return _bound_names(target.value)
-    if isinstance(target, (gast.Tuple, gast.List)):
-        return [n for e in target.elts for n in _bound_names(e)]
-    return []
 
 
 def _base_name(target):
