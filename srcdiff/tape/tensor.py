@@ -1,27 +1,16 @@
-"""``Tensor``: a NumPy array that records what is computed from it.
+"""``Tensor``: a NumPy array with PyTorch's autograd attributes.
 
-Every operation goes through ``record``: it runs the NumPy function on the arrays
-and, when an input requires grad and recording is on, attaches a ``RuleNode`` whose
-rule comes from the one rule table.  Operators, ``np.sin(t)`` (``__array_ufunc__``),
-``np.sum(t)`` (``__array_function__``) and the methods all end there.
+Every operation on it -- operators, ``np.sin(t)`` (``__array_ufunc__``), ``np.sum(t)``
+(``__array_function__``), indexing, the methods -- goes through ``record.record``.
 """
-import inspect
 import operator
-import os
 
 import numpy as np
 
 from .. import rules
-from ..errors import UnsupportedError
-from ..rules.registry import numpy_path
-from ..runtime import assign_at
-from .mode import is_grad_enabled, no_grad
-from .node import AccumulateGrad, RuleNode
-from .vjps import value_reads
-
-_SRCDIFF = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_NUMPY = os.path.dirname(os.path.abspath(np.__file__))
-
+from .mode import is_grad_enabled
+from .node import AccumulateGrad
+from .record import record, set_item, tensors_in, unwrap, wrap
 
 class _Storage:
     """Shared by tensors that see the same memory; counts in-place changes."""
@@ -41,197 +30,6 @@ class _Size(int):
 
     def __call__(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
-
-
-def _user_location():
-    """File, line, column and function of the innermost frame outside srcdiff and NumPy."""
-    frame = inspect.currentframe()
-    while frame is not None:
-        filename = os.path.abspath(frame.f_code.co_filename)
-        if not filename.startswith((_SRCDIFF, _NUMPY)) and not filename.startswith("<__array"):
-            positions = getattr(inspect.getframeinfo(frame, context=0), "positions", None)
-            col = positions.col_offset + 1 if positions and positions.col_offset is not None else 1
-            return filename, frame.f_lineno, col, frame.f_code.co_name
-        frame = frame.f_back
-    return "<unknown>", 0, 1, "?"
-
-
-def _no_rule_error(label):
-    filename, lineno, col, function = _user_location()
-    return UnsupportedError(f"call to `{label}` on a differentiable value", filename=filename,
-                            lineno=lineno, col=col, function=function,
-                            hint=f"{label} has no derivative rule; register one with "
-                                 "@srcdiff.rule, or apply it to constants only (values "
-                                 "that do not require grad)")
-
-
-def _label(func):
-    """How the user wrote ``func``: ``np.sinc``, ``np.linalg.det``, or its name."""
-    return numpy_path(func) or getattr(func, "__name__", repr(func))
-
-
-def _unwrap(value):
-    if isinstance(value, Tensor):
-        return value._data
-    if isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) for v in value):
-        return type(value)(_unwrap(v) for v in value)
-    return value
-
-
-def _tensors_in(value):
-    if isinstance(value, Tensor):
-        return [value]
-    if isinstance(value, (list, tuple)):
-        return [t for v in value for t in _tensors_in(v)]
-    return []
-
-
-def _wrap(value):
-    if isinstance(value, (np.ndarray, np.generic)):
-        return Tensor(value)
-    if isinstance(value, tuple):
-        return tuple(_wrap(v) for v in value)
-    return value
-
-
-_SIGNATURES = {}    # id of a rule function -> its signature
-
-
-def _bind(rule, args, kwargs):
-    """The rule's primal parameters bound to ``args`` and ``kwargs`` (no defaults)."""
-    if not kwargs and len(args) <= len(rule.params):
-        return dict(zip(rule.params, args))            # the common case, without inspect
-    sig = _SIGNATURES.get(id(rule.fn))
-    if sig is None:
-        sig = _SIGNATURES[id(rule.fn)] = inspect.signature(rule.fn)
-    try:
-        bound = sig.bind_partial(None, None, *args, **kwargs).arguments
-    except TypeError as exc:
-        raise TypeError(f"srcdiff tape: these arguments do not fit the rule "
-                        f"{rule.fn.__name__}: {exc}") from None
-    return {k: v for k, v in bound.items() if k not in ("g", "ans")}
-
-
-def record(func, args, kwargs, prim=None):
-    """``func(*args, **kwargs)`` on the arrays inside tensors; recorded when an input
-    requires grad and grad mode is on."""
-    prim = prim or rules.lookup(func)
-    raw_args, raw_kwargs = [_unwrap(a) for a in args], {k: _unwrap(v) for k, v in kwargs.items()}
-    inputs = [t for a in list(args) + list(kwargs.values()) for t in _tensors_in(a)]
-    active = is_grad_enabled() and any(t.requires_grad for t in inputs)
-    if active:
-        _check_current(inputs)
-    if not active or (prim is not None and prim.nondiff):
-        with no_grad():
-            return _wrap(func(*raw_args, **raw_kwargs))
-    if prim is None or prim.rule is None:
-        raise _no_rule_error(prim.name if prim is not None else _label(func))
-    ans = np.asarray(func(*raw_args, **raw_kwargs))
-    if ans.dtype.kind != "f":
-        return _wrap(ans)                          # integer or boolean results carry no grad
-    out = Tensor(ans)
-    for t in inputs:            # a view shares its base's memory, and so its version
-        if np.may_share_memory(ans, t._data):
-            out._storage = t._storage
-            break
-    out._set_node(_node(prim, args, kwargs, ans, out._storage))
-    return out
-
-
-def _check_current(tensors):
-    """Refuse a tensor whose memory changed in place through another tensor (a view, or
-    the array it views) after its graph was recorded: its graph no longer says how its
-    values came about."""
-    for t in tensors:
-        if t._node is not None and t._node_version != t._storage.version:
-            raise RuntimeError(
-                "a tensor was changed in place through a view of the same memory after it was "
-                "computed, and then used: the tape cannot follow writes through views. Copy "
-                "the view before writing (row = m[0].clone()), or write into the tensor itself")
-
-
-def _node(prim, args, kwargs, ans, ans_storage):
-    """The RuleNode of ``ans = prim(*args, **kwargs)``, keeping what its rule reads."""
-    rule = prim.rule
-    bound = _bind(rule, args, kwargs)
-    for param, requirement in rule.require.items():
-        value = _unwrap(bound.get(param))
-        if value not in requirement:
-            filename, lineno, col, function = _user_location()
-            raise UnsupportedError(f"{prim.name} with {param}={value!r}", filename=filename,
-                                   lineno=lineno, col=col, function=function,
-                                   hint=f"its derivative rule supports {param} in {requirement} only")
-    slots, grad_inputs = [], []
-    for param, value in bound.items():
-        if param not in rule.params:
-            continue
-        if param == rule.sequence and isinstance(value, (list, tuple)):
-            pairs = [(k, v) for k, v in enumerate(value) if isinstance(v, Tensor)]
-        else:
-            pairs = [(None, value)] if isinstance(value, Tensor) else []
-            if not pairs and any(t.requires_grad for t in _tensors_in(value)):
-                raise _no_rule_error(f"{prim.name} with tensors inside `{param}`")
-        for part, tensor in pairs:
-            if tensor.requires_grad:
-                if param not in rule.wrt:
-                    raise _no_rule_error(f"{prim.name} with a tensor that requires grad as `{param}`")
-                slots.append((param, part))
-                grad_inputs.append(tensor)
-    reads = value_reads(rule, slots)
-    saved = [(ans_storage, ans_storage.version)] if "ans" in reads else []
-    kept = {}
-    for param, value in bound.items():
-        if param in reads:
-            saved += [(t._storage, t._storage.version) for t in _tensors_in(value)]
-        kept[param] = _keep(_unwrap(value), param in reads, isinstance(value, Tensor))
-    names = list(bound)
-    kept_args = [kept[names[k]] for k in range(len(args))]
-    kept_kwargs = {k: kept[k] for k in names[len(args):]}
-    kept_ans = ans if "ans" in reads else _placeholder(ans)
-    return RuleNode(prim, kept_args, kept_kwargs, kept_ans, grad_inputs, slots, saved)
-
-
-def _placeholder(value):
-    """An array of ``value``'s shape and dtype that takes no memory: for shape-only reads."""
-    if value.ndim == 0:
-        return value
-    return np.broadcast_to(np.zeros((), value.dtype), value.shape)
-
-
-def _keep(value, read, from_tensor):
-    """What a node keeps of an argument: a placeholder when its rule reads only the shape,
-    a copy of a plain writeable array it reads by value (a later in-place change to it
-    must not reach backward; tensors are guarded by their version instead)."""
-    if not isinstance(value, np.ndarray):
-        return value
-    if not read:
-        return _placeholder(value)
-    if not from_tensor and value.flags.writeable:
-        return value.copy()
-    return value
-
-
-def _setitem(target, index, value):
-    """``target[index] = value`` in place; recorded as CopySlices when it carries grad."""
-    index = _unwrap(index)
-    recording = is_grad_enabled() and (target.requires_grad or
-                                       (isinstance(value, Tensor) and value.requires_grad))
-    if recording:
-        _check_current([target] + _tensors_in(value))
-    if recording and target.is_leaf and target.requires_grad:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
-                           "operation.")
-    if not recording:
-        target._data[index] = _unwrap(value)
-        target._storage.version += 1
-        return
-    before = Tensor(target._data)                 # the written tensor's graph before the write
-    before._node, before._requires_grad = target._node, target._requires_grad
-    prim = rules.lookup(assign_at)
-    node = _node(prim, (before, index, value), {}, target._data, target._storage)
-    target._data[index] = _unwrap(value)
-    target._storage.version += 1
-    target._set_node(node)
 
 
 _BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
@@ -339,7 +137,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        self._data = np.asarray(_unwrap(value))
+        self._data = np.asarray(unwrap(value))
 
     def detach(self):
         """This tensor's values, cut from the graph (the memory and its version are shared)."""
@@ -440,17 +238,17 @@ class Tensor:
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         out = kwargs.pop("out", None)
         if method != "__call__" or out is not None:
-            if any(t.requires_grad for t in _tensors_in(list(inputs))) and is_grad_enabled():
+            if any(t.requires_grad for t in tensors_in(list(inputs))) and is_grad_enabled():
                 raise RuntimeError(f"np.{ufunc.__name__}.{method}" + (" with out=" if out else "")
                                    + " on a tensor that requires grad is not recorded: call "
                                    f"np.{ufunc.__name__}(...) and assign the result")
-            raw_out = tuple(_unwrap(o) for o in out) if out else None
-            result = getattr(ufunc, method)(*[_unwrap(i) for i in inputs], **kwargs,
+            raw_out = tuple(unwrap(o) for o in out) if out else None
+            result = getattr(ufunc, method)(*[unwrap(i) for i in inputs], **kwargs,
                                             **({"out": raw_out} if raw_out else {}))
             for o in out or ():
                 if isinstance(o, Tensor):
                     o._storage.version += 1
-            return out[0] if out and len(out) == 1 else _wrap(result)
+            return out[0] if out and len(out) == 1 else wrap(result)
         return record(ufunc, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
@@ -458,10 +256,10 @@ class Tensor:
 
     # -- indexing -----------------------------------------------------------------------
     def __getitem__(self, index):
-        return record(operator.getitem, (self, _unwrap(index)), {}, rules.GETITEM)
+        return record(operator.getitem, (self, unwrap(index)), {}, rules.GETITEM)
 
     def __setitem__(self, index, value):
-        _setitem(self, index, value)
+        set_item(self, index, value)
 
     # -- arithmetic ---------------------------------------------------------------------------
     def __neg__(self):
@@ -482,10 +280,10 @@ class Tensor:
         """``self op= other``: the values change in this tensor's memory."""
         if is_grad_enabled() and (self._requires_grad or
                                   (isinstance(other, Tensor) and other.requires_grad)):
-            _setitem(self, Ellipsis, record(func, (self.detach() if not self._requires_grad
+            set_item(self, Ellipsis, record(func, (self.detach() if not self._requires_grad
                                                    else self, other), {}))
             return self
-        func(self._data, _unwrap(other), out=self._data)
+        func(self._data, unwrap(other), out=self._data)
         self._storage.version += 1
         return self
 
@@ -615,5 +413,5 @@ def tensor(data, requires_grad=False, dtype=None):
     >>> a.grad
     tensor([2., 4., 6.])
     """
-    array = np.array(_unwrap(data), dtype=dtype, copy=True)
+    array = np.array(unwrap(data), dtype=dtype, copy=True)
     return Tensor(array, requires_grad=requires_grad)
