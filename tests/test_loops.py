@@ -257,3 +257,19 @@ def test_writes_in_loops_go_into_the_array_the_loop_owns():
     assert re.search(r"\n {8}x_\d+\[i\] = _t\d+\n", loop)
     for fun in (fill_by_element, accumulate_modulo):
         assert "assign_at(" not in srcdiff.grad(fun).source.split("_forward(")[1].split("def ")[0]
+
+
+def scaled_sum(x):
+    y = x * 3.0
+    return np.sum(y)
+
+
+def test_values_read_only_for_their_shape_are_handed_over_as_shapes():
+    # the backward reads y only for its shape (expand_reduced): the forward hands over a
+    # zero-strided stand-in, so y's memory is not kept for the backward pass
+    x = np.linspace(0.0, 1.0, 1000)
+    prog = program(scaled_sum, (0,), True)
+    _, saved = prog.forward([x])
+    kept = [v for v in saved if isinstance(v, np.ndarray) and v is not x]
+    assert kept and all(v.shape == x.shape and not any(v.strides) for v in kept)
+    np.testing.assert_allclose(srcdiff.grad(scaled_sum)(x), np.full(1000, 3.0))

@@ -510,7 +510,13 @@ def generate(fn, adj):
     param_reads = [p for p in params if p in read]
     saved = [n for n in forward.order if n in read and n != result and n not in params]
     result_read = result in read and result not in params
-    helpers = sorted(set(runtime.__all__) & (_reads(backward.lines) | _reads(forward.lines)))
+    # a value the backward reads only for its shape is handed over as a stand-in of
+    # that shape, so that its memory is not kept alive for the backward pass
+    by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(backward.lines))))
+    handed = [n if n in by_value else f"shape_proxy(shape_of({n}), {n})" for n in saved]
+    stand_ins = {"shape_of", "shape_proxy"} if handed != saved else set()
+    helpers = sorted(set(runtime.__all__) & (_reads(backward.lines) | _reads(forward.lines)
+                                             | stand_ins))
     out = result if result.isidentifier() else fn.namer.fresh("out")
     backward_params = param_reads + saved + ([out] if result_read else []) + [adj.seed]
     loc = f"{os.path.basename(fn.filename)}:{fn.lineno}"
@@ -531,7 +537,7 @@ def generate(fn, adj):
     text += primal.lines + [f"    return {result}"]
     text += ["", "", f"def {fwd}({signature}):",
              f'    """{fn.name}: its result, then the values {bwd} reads."""']
-    text += forward.lines + [f"    return {_tuple([result] + saved)}"]
+    text += forward.lines + [f"    return {_tuple([result] + handed)}"]
     text += ["", "", f"def {bwd}({', '.join(backward_params)}):",
              f'    """Cotangents of ({wrt}), given {adj.seed}, the cotangent of the result."""']
     text += backward.lines + [f"    return {_tuple(grads)}"]
