@@ -30,3 +30,9 @@ class UnsupportedError(SrcdiffError):
 
 class SourceUnavailableError(UnsupportedError):
     """The function's Python source cannot be read (builtins, exec, the REPL)."""
+
+
+class LostGradientError(SrcdiffError, RuntimeError):
+    """The tape was asked for something that would drop a gradient path without a word:
+    a tensor that requires grad turned into a NumPy array or a float (``np.array``,
+    ``float(t)``, a write into a NumPy buffer).  A ``RuntimeError``, as PyTorch's are."""

@@ -38,3 +38,21 @@ def test_at_least_nine_in_ten_stay_compiled():
             interpreted.append(f"{fun.__name__}: {compiled.jit_reason}")
     assert len(interpreted) <= 0.1 * len(CASES), interpreted
     print(f"{len(CASES) - len(interpreted)} of {len(CASES)} compiled; not: {interpreted}")
+
+
+# written as NumPy code: a tensor written into a buffer made with np.zeros
+TAPE_REFUSES = {"fill_buffer", "accumulate_modulo", "prefix_sums", "soft_dtw"}
+
+
+def test_the_tape_gives_the_same_gradients_or_refuses():
+    for fun, args, wrt in CASES:
+        if fun.__name__ in TAPE_REFUSES:
+            with pytest.raises(srcdiff.LostGradientError, match="float\\(\\) of a tensor"):
+                srcdiff.vjp(fun, *args, mode="tape")
+            continue
+        out, pullback = srcdiff.vjp(fun, *args, mode="tape")
+        source = _pullback_of_ones(fun, args, True)
+        taped = pullback(np.ones_like(out) if np.ndim(out) else 1.0)
+        for k in wrt:
+            np.testing.assert_allclose(taped[k], source[k], rtol=1e-10, atol=1e-12,
+                                       err_msg=fun.__name__)

@@ -4,6 +4,7 @@ import inspect
 
 import numpy as np
 
+from ..errors import LostGradientError
 from .mode import enable_grad
 from .tensor import Tensor, tensor
 
@@ -57,7 +58,12 @@ class TapeProgram:
             leaves.append(tensor(values[i], requires_grad=True))   # a copy: inputs stay as given
             args[i] = leaves[-1]
         with enable_grad():
-            out = self._call(args)
+            try:
+                out = self._call(args)
+            except ValueError as exc:      # NumPy wraps the refusal of b[0] = t in its own words
+                if isinstance(exc.__cause__, LostGradientError):
+                    raise exc.__cause__ from None
+                raise
         return _value(out, self.fun), (out, leaves)
 
     def backward(self, saved, cotangent, retain_graph=True):

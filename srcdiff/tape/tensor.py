@@ -8,6 +8,7 @@ import operator
 import numpy as np
 
 from .. import rules
+from ..errors import LostGradientError
 from .mode import is_grad_enabled
 from .node import AccumulateGrad
 from .record import record, set_item, tensors_in, unwrap, wrap
@@ -164,7 +165,7 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         if self._requires_grad and is_grad_enabled():
-            raise RuntimeError(
+            raise LostGradientError(
                 "a tensor that requires grad was turned into a NumPy array (np.array, "
                 "np.asarray, or a write into a NumPy buffer such as np.zeros(3)), which would "
                 "lose its gradient: build buffers as tensors (srcdiff.tensor(np.zeros(3))), "
@@ -182,7 +183,7 @@ class Tensor:
 
     def __float__(self):
         if self._requires_grad and is_grad_enabled():
-            raise RuntimeError(
+            raise LostGradientError(
                 "float() of a tensor that requires grad would lose its gradient (NumPy calls it "
                 "when a tensor is written into a NumPy array, as in b = np.zeros(3); b[0] = t): "
                 "keep the tensor, make the buffer a tensor (srcdiff.tensor(np.zeros(3))), or "
