@@ -15,7 +15,7 @@ __all__ = [
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
     "stack_push", "assign_at", "shape_of", "push_shape", "shape_proxy",
-    "check_length", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
+    "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
 ]
 
@@ -280,4 +280,33 @@ def check_length(value, n):
     """Raise as Python does when ``a, b = value`` unpacks a value of another length."""
     if len(value) != n:
         raise ValueError(f"cannot unpack {len(value)} values into {n} names")
+    return n
+
+
+# An undo log for writes into one element of an array in a loop: the forward pass logs
+# each element's old value before it writes; the reversed loop writes them back, so one
+# array goes back in time instead of a copy of it being stored per iteration.
+def undo_alloc(like):
+    """An empty undo log for writes into ``like``: old values, and their flat offsets."""
+    return np.empty(8, dtype=np.asarray(like).dtype), np.empty(8, dtype=np.int64)
+
+
+def log_write(values, offsets, n, array, index):
+    """Log ``array[index]``'s value (before a write there) as entry ``n``; returns the log
+    (grown when full) and ``n + 1``."""
+    parts = index if isinstance(index, tuple) else (index,)
+    offset = int(np.ravel_multi_index(tuple(int(p) % d for p, d in zip(parts, array.shape)),
+                                      array.shape))
+    values = stack_push(values, n, array[index])
+    offsets = stack_push(offsets, n, offset)
+    return values, offsets, n + 1
+
+
+def undo_writes(array, values, offsets, mark, n):
+    """Write back the logged old values from entry ``n - 1`` down to ``mark``; returns
+    ``mark`` (the log's new length)."""
+    flat = array.reshape(-1)
+    while n > mark:
+        n -= 1
+        flat[offsets[n]] = values[n]
     return n

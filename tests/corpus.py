@@ -319,6 +319,27 @@ def shifts(x):
     return np.sum(b * b)
 
 
+def rewrites_in_place(x):
+    """Elements overwritten after they were read, at the top level and in nested loops."""
+    b = x * 1.0
+    for i in range(1, 2 * b.shape[0]):
+        j = i % b.shape[0]
+        b[j] = np.sin(b[j - 1]) + b[j] * 0.5
+    for k in range(2):
+        for i in range(1, b.shape[0]):
+            b[i] = np.cos(b[i - 1]) + b[i] * 0.5
+        b[0] = b[-1] * 0.3
+    return np.sum(b * b)
+
+
+def two_column_table(x):
+    m = np.zeros((x.shape[0], 2))
+    for i in range(x.shape[0]):
+        m[i, 0] = np.sin(x[i]) + m[i - 1, 1]
+        m[i, 1] = m[i, 0] * x[i]
+    return np.sum(m * m)
+
+
 def soft_dtw(x, y, gamma):
     """Soft dynamic time warping: a dynamic-programming table filled in place."""
     n = x.shape[0]
@@ -398,6 +419,8 @@ CASES = [
     (accumulate_modulo, (X[:5],), (0,)),
     (prefix_sums, (X,), (0,)),
     (shifts, (X,), (0,)),
+    (rewrites_in_place, (X,), (0,)),
+    (two_column_table, (X,), (0,)),
     (soft_dtw, (X[:4], X[2:], 0.5), (0, 1, 2)),
     (calls_in_loop, (X[:4], 0.8), (0, 1)),
 ]

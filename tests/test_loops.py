@@ -273,3 +273,28 @@ def test_values_read_only_for_their_shape_are_handed_over_as_shapes():
     kept = [v for v in saved if isinstance(v, np.ndarray) and v is not x]
     assert kept and all(v.shape == x.shape and not any(v.strides) for v in kept)
     np.testing.assert_allclose(srcdiff.grad(scaled_sum)(x), np.full(1000, 3.0))
+
+
+def prefix_sums(x):
+    s = np.zeros(x.shape[0])
+    s[0] = x[0]
+    for i in range(1, x.shape[0]):
+        s[i] = s[i - 1] + x[i] * x[i]
+    return np.sum(s)
+
+
+def test_writes_into_one_element_are_undone_not_stored():
+    # the reversed loop reads s[i - 1]: instead of s once per iteration (8 n bytes each),
+    # the forward logs each overwritten element (its old value and offset) and the
+    # iteration's start in the log: 24 bytes per iteration
+    n = 2000
+    x = np.linspace(0.1, 1.0, n)
+    prog = program(prefix_sums, (0,), True)
+    _, saved = prog.forward([x])
+    stored = sum(np.asarray(v).nbytes for v in saved if isinstance(v, np.ndarray))
+    assert stored <= 2 * 24 * n + 3 * x.nbytes        # logs grow by doubling
+    assert "undo_writes(" in prog.source
+    # s_i = x_0 + sum of x_k ** 2 for 1 <= k <= i, summed over i
+    expected = 2 * x * (n - np.arange(n))
+    expected[0] = n
+    np.testing.assert_allclose(srcdiff.grad(prefix_sums)(x), expected)

@@ -434,5 +434,40 @@ def _check_length(value, n):
     return impl
 
 
+@overload(runtime.undo_alloc)
+def _undo_alloc(like):
+    if not _is_array(like):
+        return None
+    return lambda like: (np.empty(8, dtype=like.dtype), np.empty(8, dtype=np.int64))
+
+
+@overload(runtime.log_write)
+def _log_write(values, offsets, n, array, index):
+    if not _is_array(array):
+        return None
+    parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    if len(parts) != array.ndim or not all(isinstance(p, types.Integer) for p in parts):
+        return None
+    ndim = array.ndim
+
+    @register_jitable
+    def push(values, offsets, n, array, index, offset):
+        values = runtime.stack_push(values, n, array[index])
+        offsets = runtime.stack_push(offsets, n, offset)
+        return values, offsets, n + 1
+
+    if isinstance(index, types.Integer):
+        return lambda values, offsets, n, array, index: push(
+            values, offsets, n, array, index, index % array.shape[0])
+
+    def impl(values, offsets, n, array, index):
+        offset = 0
+        for j in range(ndim):
+            offset = offset * array.shape[j] + index[j] % array.shape[j]
+        return push(values, offsets, n, array, index, offset)
+    return impl
+
+
+register_jitable(runtime.undo_writes)
 register_jitable(runtime.stack_push)      # the same code runs compiled
 register_jitable(runtime.assign_at)

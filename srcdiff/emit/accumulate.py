@@ -15,7 +15,7 @@ with what holds both before the loop and after a pass through the body.
 """
 import ast
 
-_FRESH_CALLS = {"zeros_like", "scatter_add", "scatter_add_to"}
+_FRESH_CALLS = {"zeros_like", "scatter_add", "scatter_add_to", "assign_at"}
 
 
 def _statement(line):

@@ -178,6 +178,8 @@ class _Loops:
         self.namer = namer
         self.names = {}        # id(For) -> (count, counter)
         self.stacks = {}       # id(For) -> {carried name: (stack, name, shape only?)}
+        self.undos = {}        # id(For) -> {carried name: names of its undo log}
+        self.logged = {}       # id of a write -> the undo log it writes to
 
     def of(self, loop):
         if id(loop) not in self.names:
@@ -185,6 +187,18 @@ class _Loops:
             self.names[id(loop)] = (self.namer.fresh(f"n_{label}"), self.namer.fresh(f"k_{label}"))
             self.stacks[id(loop)] = {}
         return self.names[id(loop)]
+
+    def undo(self, loop, name, writes):
+        """The undo log of the carried array ``name``: (values, offsets, length, marks)."""
+        self.of(loop)
+        logs = self.undos.setdefault(id(loop), {})
+        if name not in logs:
+            fresh = self.namer.fresh
+            logs[name] = (fresh(f"{name}_old"), fresh(f"{name}_at"), fresh(f"{name}_logged"),
+                          fresh(f"{name}_marks"))
+            for write in writes:
+                self.logged[id(write)] = logs[name]
+        return logs[name]
 
     def stack(self, loop, name, shape_only=False):
         """The stack of ``name``'s value per iteration, or only of its shape."""
@@ -218,8 +232,14 @@ def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING):
             _emit_loop(stmt, out, loops, writes)
         elif stmt.target not in skip:
             out.header(stmt.loc)
-            in_place, copies = writes
+            in_place, copies = writes[:2]
             if id(stmt) in in_place:           # b[i] = v into b itself, then b_1 is b
+                log = loops.logged.get(id(stmt)) if loops is not None else None
+                if log is not None:            # the element's old value, for the adjoint
+                    old, at, logged, _ = log
+                    where = ast.unparse(to_ast(stmt.args[1]))
+                    out.put(f"{old}, {at}, {logged} = log_write({old}, {at}, {logged}, "
+                            f"{ast.unparse(to_ast(stmt.args[0]))}, {where})")
                 array, index, value = (to_ast(a, subscript=k == 1) for k, a in enumerate(stmt.args))
                 out.add(ast.Assign(targets=[ast.Subscript(array, index, ast.Store())],
                                    value=value, lineno=0))
@@ -234,20 +254,29 @@ def _emit_loop(loop, out, loops, writes=_COPYING):
     out.header(loop.loc)
     record = loops is not None and id(loop) in loops.names
     stacks = loops.stacks[id(loop)] if record else {}
+    undos = loops.undos.get(id(loop), {}) if record else {}
     if record:
         count, counter = loops.of(loop)
         if loop.index is not None:
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
+        size = count if loop.index is not None else 8   # a while loop's stacks grow
         for stack, name, shape_only in stacks.values():
-            size = count if loop.index is not None else 8   # a while loop's stacks grow
             item = f"shape_of({name})" if shape_only else name
             out.put(f"{stack} = stack_alloc({size}, {item})", assigns=stack)
+        for name, (old, at, logged, marks) in undos.items():
+            out.put(f"{old}, {at} = undo_alloc({name})", assigns=old)
+            out.order.setdefault(at)
+            out.put(f"{logged} = 0", assigns=logged)
+            out.put(f"{marks} = stack_alloc({size}, 0)", assigns=marks)
         out.put(f"{counter} = 0", assigns=counter)
 
     def body():
         if loop.index is None:
             _emit_forward(loop.test, out, loops, (), writes)
             out.block(f"if not {ast.unparse(to_ast(loop.cond))}:", lambda: out.put("break"))
+        for old, at, logged, marks in undos.values():    # where this iteration's log starts
+            out.put(f"{marks} = stack_push({marks}, {counter}, {logged})" if loop.index is None
+                    else f"{marks}[{counter}] = {logged}")
         for stack, name, shape_only in stacks.values():
             if shape_only:
                 out.put(f"{stack} = push_shape({stack}, {counter}, {name})")
@@ -269,7 +298,7 @@ def _emit_loop(loop, out, loops, writes=_COPYING):
 
 def _primal_body(fn, loops=None):
     out = _Lines()
-    _emit_forward(fn.body, out, loops, (), in_place(fn.body))
+    _emit_forward(fn.body, out, loops, (), in_place(fn.body, fn.numbers))
     out.header(fn.result_loc)
     return out
 
@@ -324,6 +353,7 @@ class _Backward:
         self.names = adj.adjoint_names
         self.out = _Lines()
         self.loops = _Loops(adj.fn.namer)
+        self.undoable = in_place(adj.fn.body, adj.fn.numbers)[2]
 
     def blocks(self, blocks, started, recompute, carried=()):
         for block in blocks:
@@ -394,14 +424,24 @@ class _Backward:
             lines = out.lines[mark:]
             by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(lines)))) if lines else set()
             restored = []
+            undoable = self.undoable.get(id(loop), {})
             for name in sorted(carried & _reads(lines)):
-                if name in by_value:
+                if name in by_value and name in undoable:   # the writes undone, in place
+                    old, at, logged, marks = self.loops.undo(loop, name, undoable[name])
+                    restored.append(f"{logged} = undo_writes({name}, {old}, {at}, "
+                                    f"{marks}[{counter}], {logged})")
+                    rolled.append(name)
+                elif name in by_value:
                     restored.append(f"{name} = {self.loops.stack(loop, name)}[{counter}]")
                 else:       # read for its shape only: the shape is stored, not the value
                     shapes = self.loops.stack(loop, name, shape_only=True)
                     restored.append(f"{name} = shape_proxy({shapes}[{counter}], {name})")
             out.lines[mark:mark] = [out.indent() + line for line in restored]
+        rolled = []                          # arrays rolled back write by write
+        before = len(out.lines)
         out.block(f"for {counter} in range({count} - 1, -1, -1):", iteration)
+        out.lines[before:before] = [out.indent() + f"{name} = np.copy({name})"
+                                    for name in rolled]
 
     def block(self, block, started, carried=()):
         stmt, out, names = block.stmt, self.out, self.names

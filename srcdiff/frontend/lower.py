@@ -127,7 +127,7 @@ class Lowerer(Loops, Sharing):
             name=self.source.fun.__name__.replace("<lambda>", "lambda_"), params=self.params,
             body=self.body, result=result, result_loc=self.loc(result_node),
             filename=self.source.filename, lineno=self.source.file_line(fn),
-            free_values=self.free_values, namer=self.namer)
+            free_values=self.free_values, namer=self.namer, numbers=self.scalars)
 
     def inline(self, node, fun, args, kwargs):
         """A call to a user function: its body, lowered in place with its arguments bound."""

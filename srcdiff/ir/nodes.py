@@ -133,3 +133,4 @@ class Function:
     lineno: int
     free_values: dict = field(default_factory=dict)  # extra parameter -> getter of its value
     namer: object = None                             # hands out further names
+    numbers: set = field(default_factory=set)        # IR names known to hold numbers

@@ -15,7 +15,7 @@ into the array itself when nothing reads the old version afterwards.  It is safe
 The adjoint is unaffected: a loop's stacks copy values at the start of each iteration,
 and the backward pass recomputes with copying writes.
 """
-from .nodes import Apply, For, If, Var, atom_vars
+from .nodes import Apply, Const, For, If, Seq, Var, atom_vars
 
 _VIEW_NAMES = {"getitem", "assign", "np.reshape", "np.transpose", "np.ravel", "np.asarray"}
 
@@ -78,24 +78,68 @@ class _Loop:
         self.owned.add(stmt.target)
 
 
-def in_place(body):
-    """``(writes, copies)``: the ids of the writes (``assign_at`` statements) the forward
-    pass may do in place, and the ids of the loops' carried-value assigns that must copy
-    the array as the loop starts for that to be safe."""
-    writes, copies = set(), set()
-    _scan(body, writes, copies)
-    return writes, copies
+def in_place(body, numbers=frozenset()):
+    """``(writes, copies, undoable)``: the ids of the writes (``assign_at`` statements) the
+    forward pass may do in place; the ids of the loops' carried-value assigns that must
+    copy the array as the loop starts for that to be safe; and, per loop (by id), the
+    carried arrays whose every write in the loop is in place, into one element (indices
+    in ``numbers``), outside nested loops, for the loops of ``body`` itself: {carried
+    name: [write statements]}.  Their adjoint can undo those writes, one element each,
+    instead of storing the array."""
+    writes, copies, undoable = set(), set(), {}
+    _scan(body, writes, copies, undoable, numbers, top=True)
+    return writes, copies, undoable
 
 
-def _scan(body, writes, copies):
+def _element(index, numbers):
+    parts = index.items if isinstance(index, Seq) else (index,)
+    return all((isinstance(p, Const) and type(p.value) is int)
+               or (isinstance(p, Var) and p.name in numbers) for p in parts)
+
+
+def _undoable(loop, walk, writes, numbers):
+    found = {}
+    nested_reads = set()
+    for stmt in loop.body:
+        if isinstance(stmt, For):
+            nested_reads |= _reads([stmt])
+    for stmt in _applies_outside_loops(loop.body):
+        if _is_write(stmt) and walk.root.get(stmt.target) is not None:
+            found.setdefault(walk.root[stmt.target], []).append(stmt)
+    result = {}
+    for carried, stmts in found.items():
+        chain = {carried} | {s.target for s in stmts} | {s.args[0].name for s in stmts}
+        every_write = [s for s in _applies_outside_loops(loop.body) if _is_write(s)
+                       and isinstance(s.args[0], Var) and s.args[0].name in chain]
+        if all(id(s) in writes and _element(s.args[1], numbers) for s in every_write) \
+                and not chain & nested_reads:
+            result[carried] = stmts
+    return result
+
+
+def _applies_outside_loops(stmts):
+    for stmt in stmts:
+        if isinstance(stmt, If):
+            yield from _applies_outside_loops(stmt.then)
+            yield from _applies_outside_loops(stmt.orelse)
+        elif isinstance(stmt, Apply):
+            yield stmt
+
+
+def _scan(body, writes, copies, undoable, numbers, top=False):
     for k, stmt in enumerate(body):
         if isinstance(stmt, If):
-            _scan(stmt.then, writes, copies)
-            _scan(stmt.orelse, writes, copies)
+            _scan(stmt.then, writes, copies, undoable, numbers)
+            _scan(stmt.orelse, writes, copies, undoable, numbers)
         elif isinstance(stmt, For):
-            _scan(stmt.body, writes, copies)
+            _scan(stmt.body, writes, copies, undoable, numbers)
             walk = _Loop(stmt, writes)
             walk.walk(stmt.body, walk.exit_reads)
             for init in body[:k]:              # the carried values' assigns before the loop
                 if isinstance(init, Apply) and init.target in walk.copied:
                     copies.add(id(init))
+            # only a loop of the function's own body: one the backward pass re-runs (in a
+            # branch, or in another loop) re-runs with copying writes and no log
+            undo = _undoable(stmt, walk, writes, numbers) if top else {}
+            if undo:
+                undoable[id(stmt)] = undo
