@@ -26,6 +26,12 @@ def test_rk4_against_the_closed_form(jit):
     assert srcdiff.grad(rk4, jit=jit)(p, steps) == pytest.approx(expected, rel=1e-12)
 
 
+def _stored_bytes(fun, args):
+    """The bytes of the arrays the forward pass hands to the backward pass."""
+    _, saved = program(fun, (0,), True).forward(args)
+    return sum(np.asarray(v).nbytes for v in saved if isinstance(v, np.ndarray))
+
+
 def linear_sum(x, n):
     s = 0.0
     for i in range(n):
@@ -45,9 +51,7 @@ def nonlinear(x, n):
 @pytest.mark.parametrize("fun, bytes_per_iteration", [(linear_sum, 0), (nonlinear, 8)])
 def test_stored_state_is_what_the_adjoint_reads(fun, bytes_per_iteration):
     n = 10 ** 6
-    prog = program(fun, (0,), True)
-    _, saved = prog.forward([0.3, n])
-    stored = sum(np.asarray(v).nbytes for v in saved if isinstance(v, np.ndarray))
+    stored = _stored_bytes(fun, [0.3, n])
     assert stored <= bytes_per_iteration * n + 64
     assert srcdiff.grad(fun)(0.3, n) == pytest.approx(
         0.5 * n if fun is linear_sum else _nonlinear_derivative(0.3, n), rel=1e-9)
@@ -66,9 +70,7 @@ def test_an_array_read_only_for_its_shape_stores_its_shape():
     # x, out after the loop, out * out)
     n = 2000
     x = np.linspace(0.1, 1.0, n)
-    prog = program(fill_by_element, (0,), True)
-    _, saved = prog.forward([x])
-    stored = sum(np.asarray(v).nbytes for v in saved if isinstance(v, np.ndarray))
+    stored = _stored_bytes(fill_by_element, [x])
     assert stored <= 8 * n + 3 * x.nbytes
     y = np.sin(x) * x
     np.testing.assert_allclose(srcdiff.grad(fill_by_element)(x),
@@ -289,11 +291,9 @@ def test_writes_into_one_element_are_undone_not_stored():
     # iteration's start in the log: 24 bytes per iteration
     n = 2000
     x = np.linspace(0.1, 1.0, n)
-    prog = program(prefix_sums, (0,), True)
-    _, saved = prog.forward([x])
-    stored = sum(np.asarray(v).nbytes for v in saved if isinstance(v, np.ndarray))
+    stored = _stored_bytes(prefix_sums, [x])
     assert stored <= 2 * 24 * n + 3 * x.nbytes        # logs grow by doubling
-    assert "undo_writes(" in prog.source
+    assert "undo_writes(" in program(prefix_sums, (0,), True).source
     # s_i = x_0 + sum of x_k ** 2 for 1 <= k <= i, summed over i
     expected = 2 * x * (n - np.arange(n))
     expected[0] = n
