@@ -41,8 +41,13 @@ class Program:
     def _inputs(self, values):
         # Python floats become np.float64 so that rules follow NumPy's rules for
         # x ** -0.5 and 1 / 0 (inf, nan) rather than raising or turning complex
-        return [np.float64(v) if type(v) is float else v for v in values] + \
+        inputs = [np.float64(v) if type(v) is float else v for v in values] + \
             [get() for get in self._free]
+        m = self.module
+        if m.constants is None:
+            return inputs
+        hoisted = getattr(self.compiled.python, m.constants)(*inputs)
+        return [inputs[k] for k in m.kept] + list(hoisted)
 
     def primal(self, values):
         return self.compiled(self.module.primal, *self._inputs(values))

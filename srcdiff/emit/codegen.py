@@ -296,9 +296,9 @@ def _emit_loop(loop, out, loops, writes=_COPYING):
         out.put(f"{count} = {counter}", assigns=count)   # the iterations that ran
 
 
-def _primal_body(fn, loops=None):
+def _primal_body(fn, loops=None, skip=()):
     out = _Lines()
-    _emit_forward(fn.body, out, loops, (), in_place(fn.body, fn.numbers))
+    _emit_forward(fn.body, out, loops, skip, in_place(fn.body, fn.numbers))
     out.header(fn.result_loc)
     return out
 
@@ -531,11 +531,38 @@ class Module:
     grad: str
     param_reads: list          # indices of the inputs (parameters, then globals) backward reads
     result_read: bool          # whether backward reads the result too
+    constants: str = None      # a Python function computing the values hoisted out of the
+    kept: list = None          # compiled code; the inputs (by index) the compiled code takes
+
+
+def _hoisted(fn, adj):
+    """Calls to library functions on constants (``multigammaln(0.5 * n, d)``) at the top
+    of the function, with what they read: computed in Python before the compiled code,
+    which Numba could not compile with a Python callable in it."""
+    calls, body = [], fn.body
+    for k, stmt in enumerate(body):
+        if isinstance(stmt, If) or isinstance(stmt, For) or not isinstance(stmt.prim, Opaque) \
+                or stmt.target in adj.active:
+            continue
+        slice_ = _needed(body[:k], set(stmt.reads()))
+        if not any(isinstance(s, (If, For)) or s.target in adj.active for s in slice_):
+            calls.append(stmt)
+    if not calls:
+        return [], []
+    needed = {id(s) for c in calls for s in _needed(body[:body.index(c)], set(c.reads()))}
+    needed |= {id(c) for c in calls}
+    return calls, [s for s in body if id(s) in needed]
 
 
 def generate(fn, adj):
     """The generated module for ``fn`` and its adjoint ``adj``."""
-    params = list(fn.params) + list(fn.free_values)
+    all_params = list(fn.params) + list(fn.free_values)
+    calls, prelude = _hoisted(fn, adj)
+    hoisted = [c.target for c in calls]
+    still_called = {s.prim.name for s in applies(fn.body)
+                    if isinstance(s.prim, Opaque) and s not in calls}
+    dropped = {c.prim.name for c in calls} - still_called     # callables Numba cannot take
+    params = [p for p in all_params if p not in dropped] + hoisted
     signature = ", ".join(params)
     result = ast.unparse(to_ast(fn.result))
     backward, results, loops = _backward_body(adj)
@@ -543,8 +570,8 @@ def generate(fn, adj):
         if r is None:
             backward.add(_zeros(adj.adjoint_names.setdefault(p, adj.fn.namer.adjoint(p)), p))
     backward.lines = accumulate_in_place(backward.lines)
-    primal = _primal_body(fn)
-    forward = _primal_body(fn, loops)      # the primal, recording what the loops' adjoints read
+    primal = _primal_body(fn, skip=set(hoisted))
+    forward = _primal_body(fn, loops, set(hoisted))   # recording what the loops' adjoints read
     grads = [adj.adjoint_names[p] for p in adj.wrt]
     read = _inputs(backward.lines) - {adj.seed}
     param_reads = [p for p in params if p in read]
@@ -555,8 +582,10 @@ def generate(fn, adj):
     by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(backward.lines))))
     handed = [n if n in by_value else f"shape_proxy(shape_of({n}), {n})" for n in saved]
     stand_ins = {"shape_of", "shape_proxy"} if handed != saved else set()
+    prelude_lines = _Lines()
+    _emit_forward(prelude, prelude_lines)
     helpers = sorted(set(runtime.__all__) & (_reads(backward.lines) | _reads(forward.lines)
-                                             | stand_ins))
+                                             | _reads(prelude_lines.lines) | stand_ins))
     out = result if result.isidentifier() else fn.namer.fresh("out")
     backward_params = param_reads + saved + ([out] if result_read else []) + [adj.seed]
     loc = f"{os.path.basename(fn.filename)}:{fn.lineno}"
@@ -572,6 +601,13 @@ def generate(fn, adj):
     if helpers:
         text.append(f"from srcdiff.runtime import {', '.join(helpers)}")
     wrt = ", ".join(adj.wrt)
+    constants = None
+    if calls:
+        constants = fn.namer.fresh(base + "_constants")
+        text += ["", "", f"def {constants}({', '.join(all_params)}):",
+                 f'    """What {fn.name} computes with library functions Numba cannot call, '
+                 'before the compiled code runs (in Python)."""']
+        text += prelude_lines.lines + [f"    return {_tuple(hoisted)}"]
     text += ["", "", f"def {name}({signature}):",
              f'    """The primal of {fn.name} ({loc}), one operation a line."""']
     text += primal.lines + [f"    return {result}"]
@@ -586,4 +622,6 @@ def generate(fn, adj):
              f"    {_tuple([out] + saved)} = {fwd}({signature})",
              f"    return {out}, {bwd}({', '.join(backward_params)})", ""]
     return Module(text="\n".join(text), primal=name, forward=fwd, backward=bwd, grad=grd,
-                  param_reads=[params.index(p) for p in param_reads], result_read=result_read)
+                  param_reads=[params.index(p) for p in param_reads], result_read=result_read,
+                  constants=constants,
+                  kept=[k for k, p in enumerate(all_params) if p not in dropped])
