@@ -88,7 +88,7 @@ def build_torch(data):
 
 
 def build_autograd(data):
-    autograd = need_autograd()
+    need_autograd()
     from autograd import make_vjp
     x, v = data["x"], data["v"]
     import autograd.numpy as anp
