@@ -43,4 +43,5 @@ $(BENCH_VENV)/.installed: pyproject.toml
 	touch $@
 
 bench: $(BENCH_VENV)/.installed
-	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BENCH_PY) benchmarks/run.py --markdown docs/benchmarks.md $(BENCH_ARGS)
+	mkdir -p benchmarks/data
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BENCH_PY) benchmarks/run.py --markdown docs/benchmarks.md --json benchmarks/data/results.json $(BENCH_ARGS)

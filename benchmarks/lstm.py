@@ -221,7 +221,7 @@ def _lstm_step_xp(xp, sig, main, extra, hs, cs, x):
     return x * extra[1] + extra[2], new_h, new_c
 
 
-def lstm_jax_scan(jax, jnp, main, extra, state, seq):
+def lstm_jax_scan(jax, jnp, main, extra, state, seq, unroll=1):
     nl = state.shape[0] // 2
     sig = jax.nn.sigmoid
 
@@ -233,7 +233,7 @@ def lstm_jax_scan(jax, jnp, main, extra, state, seq):
         return (tuple(hs2), tuple(cs2)), jnp.sum(gold * ynorm)
 
     init = (tuple(state[2 * i] for i in range(nl)), tuple(state[2 * i + 1] for i in range(nl)))
-    _, terms = jax.lax.scan(step, init, (seq[:-1], seq[1:]))
+    _, terms = jax.lax.scan(step, init, (seq[:-1], seq[1:]), unroll=unroll)
     return -jnp.sum(terms) / ((seq.shape[0] - 1) * seq.shape[1])
 
 
@@ -266,19 +266,19 @@ def build_numba(data):
     return Built(primal=lambda: primal(*args), grad=lambda: grad(*args))
 
 
-def build_jax(data):
+def build_jax(data, unroll=1):
     jax = need_jax()
     import jax.numpy as jnp
     main, extra, state, seq = (jnp.asarray(a) for a in _args(data))
 
     def f(m, e):
-        return lstm_jax_scan(jax, jnp, m, e, state, seq)
+        return lstm_jax_scan(jax, jnp, m, e, state, seq, unroll)
 
     fj = jax.jit(f)
     gj = jax.jit(jax.grad(f, argnums=(0, 1)))
     return Built(primal=lambda: float(fj(main, extra).block_until_ready()),
                  grad=lambda: tuple(np.asarray(g) for g in jax.block_until_ready(gj(main, extra))),
-                 note="lax.scan rewrite of the character loop")
+                 note=f"lax.scan rewrite of the character loop, unroll={unroll}")
 
 
 def build_torch(data):
@@ -325,6 +325,7 @@ def cases(quick=False):
         make=make,
         primal_np=lambda data: lstm_objective(*_args(data)),
         builders={"srcdiff": build_srcdiff, "numba-hand": build_numba, "jax": build_jax,
+                  "jax (unroll=4)": lambda data: build_jax(data, unroll=4),
                   "torch": build_torch, "autograd": build_autograd},
         wrt_names=("main", "extra"),
         fd_inputs=lambda data: [("main", data["main"]), ("extra", data["extra"])],

@@ -1,25 +1,36 @@
-"""Workload 4: the seed notebooks' norm-doubling ``while`` loop, its VJP on a 3-vector.
+"""Workload 4: the seed notebook's norm-doubling loop, its VJP on a 3-vector: per-call cost.
 
-Per-call overhead is the point: ``vjp`` (the forward pass) and ``pullback(v)`` (the
-backward pass), both timed together.  JAX cannot compile the data-dependent Python
-``while`` under ``jit``, and reverse mode through ``lax.while_loop`` is refused, so its
-row is eager JAX on the natural loop.
-"""
-import numpy as np
-
-from .harness import Built, Case
-from .peers import need_autograd, need_jax, need_torch, srcdiff_vjp_built
-
-X = np.array([0.5, -1.2, 0.3])
-V = np.array([0.1, 1.0, 0.0001])
-
-
-def doubling(x):
     y = x * 2
     while np.linalg.norm(y) < 1000:
         y = y * 2
     return y
 
+and the pullback of v = [0.1, 1.0, 0.0001].  A "gradient" call here is what a user
+runs per input: ``srcdiff.vjp(f, x)`` and then ``pullback(v)`` (PyTorch: forward +
+``y.backward(v)``; JAX: ``jax.vjp`` + the pullback; autograd: ``make_vjp``).  The
+"primal" is the loop alone.  Under ``jax.jit`` the data-dependent ``while`` cannot be
+traced (the table records the error); JAX's row is eager ``jax.vjp``, and a
+``lax.while_loop`` rewrite cannot be reverse-differentiated at all.
+"""
+import numpy as np
+
+from .harness import Built, Case, Skip
+from .peers import need_autograd, need_jax, need_torch, srcdiff_vjp_built
+
+X = np.array([0.3, 1.2, -0.05])          # the loop runs 9 times: |y| = 1.24 * 2**10 > 1000
+V = np.array([0.1, 1.0, 0.0001])
+
+
+# ------------------------------------------------------- the srcdiff primal (natural)
+
+def norm_doubling(x):
+    y = x * 2
+    while np.linalg.norm(y) < 1000:
+        y = y * 2
+    return y
+
+
+# ------------------------------------------------------ hand-written Numba adjoint
 
 def _numba_functions():
     import numba
@@ -32,33 +43,45 @@ def _numba_functions():
         return y
 
     @numba.njit(cache=False)
-    def vjp(x, v):
+    def forward(x):
         y = x * 2
-        k = 1
+        count = 0
         while np.linalg.norm(y) < 1000:
             y = y * 2
-            k += 1
-        g = v.copy()
-        for _ in range(k):                 # the reversed loop: each y = y * 2 doubles g
-            g = g * 2
-        return y, g
-    return primal, vjp
+            count += 1
+        return y, count
 
+    @numba.njit(cache=False)
+    def backward(count, v):
+        g = v * 2.0
+        for _ in range(count):
+            g = g * 2.0
+        return g
+
+    return primal, forward, backward
+
+
+# ------------------------------------------------------------------------ builders
 
 def build_srcdiff(data):
-    return srcdiff_vjp_built(doubling, (data["x"],), data["v"])
+    return srcdiff_vjp_built(norm_doubling, (data["x"],), data["v"])
 
 
 def build_numba(data):
-    primal, vjp = _numba_functions()
+    primal, forward, backward = _numba_functions()
     x, v = data["x"], data["v"]
-    return Built(primal=lambda: primal(x), grad=lambda: (vjp(x, v)[1],))
+
+    def vjp_call():
+        _, count = forward(x)
+        return (backward(count, v),)
+
+    return Built(primal=lambda: primal(x), grad=vjp_call,
+                 note="forward counts the doublings, backward replays them")
 
 
 def build_jax(data):
     jax = need_jax()
     import jax.numpy as jnp
-    x, v = jnp.asarray(data["x"]), jnp.asarray(data["v"])
 
     def f(x):
         y = x * 2
@@ -66,31 +89,47 @@ def build_jax(data):
             y = y * 2
         return y
 
-    def grad():
+    x, v = jnp.asarray(data["x"]), jnp.asarray(data["v"])
+    try:
+        jax.jit(f)(x)
+        jit_note = "jit works"
+    except Exception as exc:
+        jit_note = f"under jit: {type(exc).__name__}"
+
+    def vjp_call():
         _, pullback = jax.vjp(f, x)
         return (np.asarray(pullback(v)[0]),)
-    return Built(primal=lambda: np.asarray(f(x)), grad=grad,
-                 note="eager: jit cannot trace the data-dependent while")
+
+    return Built(primal=lambda: np.asarray(f(x)), grad=vjp_call,
+                 note=f"eager jax.vjp ({jit_note})")
 
 
 def build_torch(data):
     torch = need_torch()
+    x = torch.tensor(data["x"], requires_grad=True)
     v = torch.tensor(data["v"])
 
-    def run():
-        x = torch.tensor(data["x"], requires_grad=True)
+    def f(x):
         y = x * 2
         while y.data.norm() < 1000:
             y = y * 2
-        y.backward(v)
-        return (x.grad.numpy(),)
-    return Built(primal=lambda: doubling(data["x"]), grad=run, note="eager, the notebook's code")
+        return y
+
+    def primal():
+        with torch.no_grad():
+            return f(x).numpy()
+
+    def vjp_call():
+        x.grad = None
+        f(x).backward(v)
+        return (x.grad.numpy().copy(),)
+
+    return Built(primal=primal, grad=vjp_call, note="the seed's code: y.backward(v)")
 
 
 def build_autograd(data):
     need_autograd()
-    from autograd import make_vjp
-    x, v = data["x"], data["v"]
+    import autograd
     import autograd.numpy as anp
 
     def f(x):
@@ -99,10 +138,13 @@ def build_autograd(data):
             y = y * 2
         return y
 
-    def grad():
-        pullback, _ = make_vjp(f)(x)
+    x, v = data["x"], data["v"]
+
+    def vjp_call():
+        pullback, _ = autograd.make_vjp(f)(x)
         return (pullback(v),)
-    return Built(primal=lambda: f(x), grad=grad, note="natural loop")
+
+    return Built(primal=lambda: f(x), grad=vjp_call, note="make_vjp")
 
 
 def cases(quick=False):
@@ -110,12 +152,15 @@ def cases(quick=False):
         return {"x": X.copy(), "v": V.copy()}
 
     return [Case(
-        workload="normdoubling", name="vjp_3", title="norm-doubling while loop, VJP of a 3-vector",
+        workload="normdoubling", name="vjp3", title="norm-doubling loop, VJP on a 3-vector",
         make=make,
-        primal_np=lambda data: float(np.dot(data["v"], doubling(data["x"]))),
+        primal_np=lambda data: norm_doubling(data["x"]),
         builders={"srcdiff": build_srcdiff, "numba-hand": build_numba, "jax": build_jax,
                   "torch": build_torch, "autograd": build_autograd},
         wrt_names=("x",),
         fd_inputs=lambda data: [("x", data["x"])],
-        fd_eval=lambda data, changed: float(np.dot(data["v"], doubling(changed["x"]))),
+        fd_eval=lambda data, changed: float(np.dot(data["v"], norm_doubling(changed.get("x", data["x"])))),
         vjp=True, kind="overhead")]
+
+
+__all__ = ["cases", "norm_doubling", "Skip"]

@@ -127,7 +127,7 @@ def _numba_functions():
 
 # ------------------------------------------------------------------ peers' idiom
 
-def lv_scan(jax, jnp, params, x0, y0, dt, steps):
+def lv_scan(jax, jnp, params, x0, y0, dt, steps, unroll=1):
     alpha, beta, gamma, delta = params[0], params[1], params[2], params[3]
 
     def step(carry, _):
@@ -141,7 +141,7 @@ def lv_scan(jax, jnp, params, x0, y0, dt, steps):
         return (x, y, loss + dt * ((x - 1.0) ** 2 + (y - 1.0) ** 2)), None
 
     (_, _, loss), _ = jax.lax.scan(step, (jnp.float64(x0), jnp.float64(y0), jnp.float64(0.0)),
-                                   None, length=steps)
+                                   None, length=steps, unroll=unroll)
     return loss
 
 
@@ -161,19 +161,19 @@ def build_numba(data):
     return Built(primal=lambda: primal(*args), grad=lambda: (grad(*args),))
 
 
-def build_jax(data):
+def build_jax(data, unroll=1):
     jax = need_jax()
     import jax.numpy as jnp
     p = jnp.asarray(data["params"])
     _, x0, y0, dt, steps = _args(data)
 
     def f(q):
-        return lv_scan(jax, jnp, q, x0, y0, dt, steps)
+        return lv_scan(jax, jnp, q, x0, y0, dt, steps, unroll)
 
     fj, gj = jax.jit(f), jax.jit(jax.grad(f))
     return Built(primal=lambda: float(fj(p).block_until_ready()),
                  grad=lambda: (np.asarray(gj(p).block_until_ready()),),
-                 note="lax.scan rewrite of the step loop")
+                 note=f"lax.scan rewrite of the step loop, unroll={unroll}")
 
 
 def build_torch(data):
@@ -210,6 +210,7 @@ def cases(quick=False):
         make=make,
         primal_np=lambda data: lotka_volterra(*_args(data)),
         builders={"srcdiff": build_srcdiff, "numba-hand": build_numba, "jax": build_jax,
+                  "jax (unroll=4)": lambda data: build_jax(data, unroll=4),
                   "torch": build_torch, "autograd": build_autograd},
         wrt_names=("params",),
         fd_inputs=lambda data: [("params", data["params"])],

@@ -1,5 +1,6 @@
 """Workload 5: vectorised, BLAS-bound code: the seed notebooks' mean on 10^6 elements,
-logistic regression (N = 10,000, D = 100) and a 2-layer tanh MLP.
+logistic regression (N = 10,000, D = 100), a 2-layer tanh MLP and a tanh RNN (a loop
+of matrix products over 50 time steps; JAX's version is the lax.scan rewrite).
 
 Whole-array NumPy in every implementation: JAX's jit(grad), PyTorch eager, autograd, a
 hand-written Numba adjoint, and srcdiff's generated adjoint compiled by Numba.
@@ -27,6 +28,13 @@ def mlp(W1, b1, W2, b2, X, Y):
     h = np.tanh(X @ W1 + b1)
     out = h @ W2 + b2
     return np.mean((out - Y) ** 2)
+
+
+def tanh_rnn(Wx, Wh, b, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh + b)
+    return np.sum(h * h) / h.shape[0]
 
 
 # ------------------------------------------------------ hand-written Numba adjoints
@@ -66,7 +74,34 @@ def _numba_functions():
         db2 = d.sum(axis=0)
         dh = d @ W2.T * (1.0 - h * h)
         return X.T @ dh, dh.sum(axis=0), dW2, db2
-    return {"mean": (mean_primal, lambda x: (mean_grad(x),)),
+    @numba.njit(cache=False)
+    def rnn_primal(Wx, Wh, b, xs, h0):
+        h = h0
+        for t in range(xs.shape[0]):
+            h = np.tanh(xs[t] @ Wx + h @ Wh + b)
+        return np.sum(h * h) / h.shape[0]
+
+    @numba.njit(cache=False)
+    def rnn_grad(Wx, Wh, b, xs, h0):
+        T = xs.shape[0]
+        hs = np.empty((T + 1,) + h0.shape)
+        hs[0] = h0
+        for t in range(T):
+            hs[t + 1] = np.tanh(xs[t] @ Wx + hs[t] @ Wh + b)
+        dWx = np.zeros(Wx.shape)
+        dWh = np.zeros(Wh.shape)
+        db = np.zeros(b.shape)
+        dh = 2.0 * hs[T] / h0.shape[0]
+        for t in range(T - 1, -1, -1):
+            dz = dh * (1.0 - hs[t + 1] * hs[t + 1])
+            dWx += np.ascontiguousarray(xs[t].T) @ dz
+            dWh += np.ascontiguousarray(hs[t].T) @ dz
+            db += dz.sum(axis=0)
+            dh = dz @ np.ascontiguousarray(Wh.T)
+        return dWx, dWh, db
+
+    return {"rnn": (rnn_primal, rnn_grad),
+            "mean": (mean_primal, lambda x: (mean_grad(x),)),
             "logistic": (logistic_primal, lambda w, X, t: (logistic_grad(w, X, t),)),
             "mlp": (mlp_primal, mlp_grad)}
 
@@ -77,6 +112,7 @@ SPECS = {
     "mean": (seed_mean, (0,)),
     "logistic": (logistic, (0,)),
     "mlp": (mlp, (0, 1, 2, 3)),
+    "rnn": (tanh_rnn, (0, 1, 2)),
 }
 
 
@@ -88,6 +124,10 @@ def _data(name):
         X = rng.standard_normal((10_000, 100))
         t = np.sign(X @ rng.standard_normal(100) + 0.1 * rng.standard_normal(10_000))
         return {"args": (rng.standard_normal(100) * 0.1, X, t)}
+    if name == "rnn":
+        T, B, D, H = 50, 32, 32, 64
+        return {"args": (rng.standard_normal((D, H)) * 0.2, rng.standard_normal((H, H)) * 0.1,
+                         np.zeros(H), rng.standard_normal((T, B, D)), np.zeros((B, H)))}
     X = rng.standard_normal((1000, 100))
     return {"args": (rng.standard_normal((100, 100)) * 0.1, np.zeros(100),
                      rng.standard_normal((100, 10)) * 0.1, np.zeros(10), X,
@@ -109,18 +149,32 @@ def _builders(name):
         jax = need_jax()
         import jax.numpy as jnp
         args = [jnp.asarray(a) for a in data["args"]]
-        jnp_fun = {"mean": lambda x: jnp.mean((x + 2) * (x + 2) * 3),
+
+        def rnn_scan(Wx, Wh, b, xs, h0):
+            def step(h, x):
+                return jnp.tanh(x @ Wx + h @ Wh + b), None
+            h, _ = jax.lax.scan(step, h0, xs)
+            return jnp.sum(h * h) / h.shape[0]
+
+        jnp_fun = {"rnn": rnn_scan,"mean": lambda x: jnp.mean((x + 2) * (x + 2) * 3),
                    "logistic": lambda w, X, t: jnp.mean(jnp.log1p(jnp.exp(-t * (X @ w)))),
                    "mlp": lambda W1, b1, W2, b2, X, Y: jnp.mean(
                        (jnp.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2)}[name]
         fj, gj = jax.jit(jnp_fun), jax.jit(jax.grad(jnp_fun, argnums=wrt))
         return Built(primal=lambda: float(fj(*args).block_until_ready()),
-                     grad=lambda: tuple(np.asarray(g) for g in jax.block_until_ready(gj(*args))))
+                     grad=lambda: tuple(np.asarray(g) for g in jax.block_until_ready(gj(*args))),
+                     note="lax.scan rewrite of the time loop" if name == "rnn" else "")
 
     def build_torch(data):
         torch = need_torch()
         args = [torch.tensor(a, requires_grad=k in wrt) for k, a in enumerate(data["args"])]
-        torch_fun = {"mean": lambda x: ((x + 2) * (x + 2) * 3).mean(),
+        def rnn_loop(Wx, Wh, b, xs, h0):
+            h = h0
+            for t in range(xs.shape[0]):
+                h = torch.tanh(xs[t] @ Wx + h @ Wh + b)
+            return (h * h).sum() / h.shape[0]
+
+        torch_fun = {"rnn": rnn_loop, "mean": lambda x: ((x + 2) * (x + 2) * 3).mean(),
                      "logistic": lambda w, X, t: torch.log1p(torch.exp(-t * (X @ w))).mean(),
                      "mlp": lambda W1, b1, W2, b2, X, Y: (
                          (torch.tanh(X @ W1 + b1) @ W2 + b2 - Y) ** 2).mean()}[name]
@@ -146,7 +200,8 @@ def _builders(name):
 
 
 TITLES = {"mean": "seed mean, 10^6 elements", "logistic": "logistic regression, N=10,000 D=100",
-          "mlp": "2-layer tanh MLP, N=1,000 D=100 H=100 O=10"}
+          "mlp": "2-layer tanh MLP, N=1,000 D=100 H=100 O=10",
+          "rnn": "tanh RNN, T=50 B=32 D=32 H=64"}
 
 
 def cases(quick=False):
