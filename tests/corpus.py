@@ -375,6 +375,48 @@ def calls_in_loop(x, w):
     return t
 
 
+# -- loop targets after the loop: Python keeps their last value -------------------------
+def index_after_loop(x, n):
+    i = 1                          # the value left when range(n) is empty
+    s = 0.0
+    for i in range(n):
+        s = s + x[i] ** 2
+    return s * x[i]
+
+
+def first_above(x, limit):
+    t = 0.0
+    for i in range(x.shape[0]):
+        t = t + x[i] * x[i]
+        if t > limit:
+            return t * x[i]        # the index of the iteration that returned
+    return t
+
+
+def last_row(m):
+    row = m[0]
+    for row in m:
+        row = row * 2.0
+    return np.sum(row * row)
+
+
+def counter_after_loop(x):
+    k = 0
+    t = 0.0
+    for k, v in enumerate(x):
+        t = t + v * k
+    return t * x[k]
+
+
+def inner_index_after_outer(m):
+    j = 0
+    t = 0.0
+    for r in range(m.shape[0]):
+        for j in range(r, m.shape[1]):
+            t = t + m[r, j] * t + m[r, j]
+    return t * m[0, j]
+
+
 P = np.array([0.5, -1.0, 2.0, 0.25])
 
 CASES = [
@@ -423,4 +465,11 @@ CASES = [
     (two_column_table, (X,), (0,)),
     (soft_dtw, (X[:4], X[2:], 0.5), (0, 1, 2)),
     (calls_in_loop, (X[:4], 0.8), (0, 1)),
+    (index_after_loop, (X, 4), (0,)),
+    (index_after_loop, (X, 0), (0,)),
+    (first_above, (X, 1.0), (0, 1)),
+    (first_above, (X, 100.0), (0, 1)),
+    (last_row, (M,), (0,)),
+    (counter_after_loop, (X,), (0,)),
+    (inner_index_after_outer, (M,), (0,)),
 ]

@@ -173,8 +173,35 @@ def for_else(x):
     return t
 
 
+def index_read_after_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x[i]
+    return s * x[i]                # Python: UnboundLocalError when the loop runs no time
+
+
+def inner_index_returned(m):
+    t = 0.0
+    for r in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            t = t + m[r, j]
+            if t > 0.5:
+                return t * m[r, j]   # taken after the outer loop, where j is the inner's
+    return t
+
+
+def item_read_after_loop(x):
+    t = 0.0
+    for v in x:
+        t = t + v
+    return t * v
+
+
 @pytest.mark.parametrize("fun, message", [
     (reads_loop_local, "use of `last` after the loop that first assigns it"),
+    (index_read_after_loop, "use of `i` after the loop that first assigns it"),
+    (inner_index_returned, "`return` inside a loop of `j`, a name the loop at line"),
+    (item_read_after_loop, "use of `v` after the loop that first assigns it"),
     (for_else, "`for ... else`"),
     (previous_iteration, r"use of `prev` before the loop at line \d+ assigns it \(the previous "
                          "iteration's value\\)"),

@@ -113,7 +113,7 @@ class _Rewriter:
         dispatch = []
         for k in range(len(values), 0, -1):
             ret = values[k - 1]
-            ret.value.returned_after_loop = True     # for the lowerer's error messages
+            ret.value.returned_after_loop = loop     # for the lowerer: read after this loop
             test = gast.copy_location(gast.Compare(left=_name(flag), ops=[gast.Eq()],
                                                    comparators=[_constant(k)]), ret)
             dispatch = [gast.copy_location(gast.If(test=test, body=[ret], orelse=dispatch), ret)]

@@ -9,10 +9,12 @@ from . import jumps
 
 class LoopLocal:
     """A name first bound inside a loop: reading it after the loop, or in the loop before
-    the body binds it (the previous iteration's value), is refused."""
+    the body binds it (the previous iteration's value), is refused.  A ``range`` loop's
+    index keeps its ``last`` value for a ``return`` taken inside that loop, the one read
+    after the loop that can only happen once the body ran."""
 
-    def __init__(self, user, loc, inside=False):
-        self.user, self.loc, self.inside = user, loc, inside
+    def __init__(self, user, loc, inside=False, last=None):
+        self.user, self.loc, self.inside, self.last = user, loc, inside, last
 
 
 class Loops:
@@ -28,12 +30,12 @@ class Loops:
         if exit_test is not None:
             body = body[:-1]
         counters, items = [], []   # names bound to index + first / to array[index]
-        if isinstance(node, gast.For):
-            start, stop, step, index, counters, items = self.iteration(node)
-        assigned = {name for stmt in body for n in gast.walk(stmt)
-                    if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign))
-                    for t in (n.targets if isinstance(n, gast.Assign) else [n.target])
-                    for name in _bound_names(t)}
+        # loop targets are bound like names the body assigns: Python keeps their last value
+        assigned = set(_bound_names(node.target)) if isinstance(node, gast.For) else set()
+        assigned |= {name for stmt in body for n in gast.walk(stmt)
+                     if isinstance(n, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.For))
+                     for t in (n.targets if isinstance(n, gast.Assign) else [n.target])
+                     for name in _bound_names(t)}
         loc = self.loc(node)
         carried = []
         for user in sorted(u for u in assigned & set(self.versions)
@@ -44,6 +46,15 @@ class Loops:
             carried.append((user, name))
         for user in assigned - set(self.versions):
             self.versions[user] = LoopLocal(user, loc, inside=True)
+        last_index = None           # a range index with no value before the loop
+        if isinstance(node, gast.For):
+            start, stop, step, index, counters, items = self.iteration(node)
+            user = node.target.id if isinstance(node.target, gast.Name) else None
+            if not items and user not in dict(carried):
+                last_index = self.define(user)
+                self.scalars.add(last_index)
+                self.body.append(self.copy_to(last_index, start, loc))
+                carried.append((user, last_index))
         outer, self.body = self.body, []
         cond, test = None, []
         if isinstance(node, gast.While):
@@ -66,8 +77,10 @@ class Loops:
             if self.versions[user] != Var(name):
                 self.body.append(self.copy_to(name, self.versions[user], loc))
             self.versions[user] = Var(name)
-        for user in (assigned | {u for u, _ in items + counters}) - {u for u, _ in carried}:
+        for user in assigned - {u for u, _ in carried}:
             self.versions[user] = LoopLocal(user, loc)   # Python would keep the last value
+        if last_index is not None:
+            self.versions[node.target.id] = LoopLocal(node.target.id, loc, last=Var(last_index))
         body, self.body = self.body, outer
         self.body.append(For(index, start, stop, step, body, [n for _, n in carried], loc,
                              test, cond, exit_))

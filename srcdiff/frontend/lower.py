@@ -60,7 +60,7 @@ class Lowerer(Loops, Sharing):
         self.versions = {}        # user's name -> current atom
         self.free_names = {}      # user's global name -> extra parameter
         self.iterated = {}        # roots of arrays loops iterate over -> the loop's line
-        self.returning_after_loop = False
+        self.returning_after_loop = None   # the loop whose taken return is being lowered
         self.params = []
         self.parent, self.call_site = parent, None    # an inlined function's caller, and the call
         if parent is not None:
@@ -239,12 +239,13 @@ class Lowerer(Loops, Sharing):
         if isinstance(target, gast.Subscript):
             self.write_item(target, value)
             return
-        if getattr(value, "returned_after_loop", False) and not self.returning_after_loop:
-            self.returning_after_loop = True      # names the error messages differently
+        loop = getattr(value, "returned_after_loop", None)
+        if loop is not None and self.returning_after_loop is None:
+            self.returning_after_loop = loop
             try:
                 return self.assign(target, value)
             finally:
-                self.returning_after_loop = False
+                self.returning_after_loop = None
         if isinstance(target, gast.Name):
             if isinstance(value, (gast.Name, gast.Constant, gast.Tuple, gast.List)):
                 self.versions[target.id] = self.expr(value)     # an alias: no statement
@@ -330,7 +331,11 @@ class Lowerer(Loops, Sharing):
     def name(self, node):
         if node.id in self.versions:
             atom = self.versions[node.id]
-            if isinstance(atom, LoopLocal) and self.returning_after_loop:
+            if isinstance(atom, LoopLocal) and atom.last is not None \
+                    and self.returning_after_loop is not None \
+                    and self.loc(self.returning_after_loop) == atom.loc:
+                return atom.last
+            if isinstance(atom, LoopLocal) and self.returning_after_loop is not None:
                 raise self.error(node, f"`return` inside a loop of `{node.id}`, a name the loop "
                                  f"at line {atom.loc.lineno} first assigns",
                                  f"give {node.id} a value before the loop: a value returned "
