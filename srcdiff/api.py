@@ -118,13 +118,18 @@ def _check_differentiable(value, name, index, what="grad"):
 def _like(grad, value, inputs):
     """A cotangent shaped, typed and owned like the argument ``value``."""
     if isinstance(value, np.ndarray):
-        g = np.asarray(grad, dtype=value.dtype)
+        if type(grad) is np.ndarray and grad.dtype == value.dtype:
+            g = grad                       # what compiled code returns: no conversion
+        else:
+            g = np.asarray(grad, dtype=value.dtype)
         if g.shape != value.shape:
             raise AssertionError(f"srcdiff internal error: cotangent of shape {g.shape} for an "
                                  f"argument of shape {value.shape}; please report this")
-        if not g.flags.writeable or any(isinstance(a, np.ndarray) and np.may_share_memory(g, a)
-                                        for a in inputs):
-            g = g.copy()
+        if not g.flags.writeable:
+            return g.copy()
+        for a in inputs:
+            if isinstance(a, np.ndarray) and np.may_share_memory(g, a):
+                return g.copy()
         return g
     if np.ndim(grad) != 0:
         raise AssertionError(f"srcdiff internal error: cotangent of shape {np.shape(grad)} "
@@ -136,7 +141,13 @@ def _like(grad, value, inputs):
 
 def _value(out):
     """A scalar result as a Python float, whichever mode computed it; arrays unchanged."""
+    if type(out) is np.ndarray:
+        return out
     return float(out) if np.ndim(out) == 0 and not isinstance(out, np.ndarray) else out
+
+
+def _shape(value):
+    return value.shape if type(value) is np.ndarray else np.shape(value)
 
 
 class _Transformed:
@@ -316,17 +327,19 @@ def vjp(fun, *args, mode="auto", jit=True):
     wrt = _float_positions(fun, values, "vjp")
     prog = program(fun, wrt, jit, mode)
     out, saved = prog.forward(values)
-    out_shape = np.shape(out)
+    out_shape = _shape(out)
 
     def pullback(v):
-        if np.shape(v) != out_shape:
-            raise ValueError(f"pullback: cotangent of shape {np.shape(v)} does not match the "
+        v_shape = _shape(v)
+        if v_shape != out_shape:
+            raise ValueError(f"pullback: cotangent of shape {v_shape} does not match the "
                              f"output's shape {out_shape}")
-        grads = prog.backward(saved, v if np.ndim(v) else float(v))
-        by_position = dict(zip(wrt, grads, strict=True))
+        grads = prog.backward(saved, v if v_shape else float(v))
         inputs = values + [v]
-        return tuple(_like(by_position[i], values[i], inputs) if i in by_position else None
-                     for i in range(len(values)))
+        cotangents = [None] * len(values)
+        for i, g in zip(wrt, grads, strict=True):
+            cotangents[i] = _like(g, values[i], inputs)
+        return tuple(cotangents)
 
     return _value(out), pullback
 

@@ -16,6 +16,7 @@ from .tape.program import TapeProgram
 from .transform.reverse import reverse
 
 _PROGRAMS = weakref.WeakKeyDictionary()   # user function -> {(wrt, jit, mode): Program}
+_BY_ID = {}                               # id(function) -> (weak reference, its _PROGRAMS entry)
 
 
 class Program:
@@ -41,8 +42,9 @@ class Program:
     def _inputs(self, values):
         # Python floats become np.float64 so that rules follow NumPy's rules for
         # x ** -0.5 and 1 / 0 (inf, nan) rather than raising or turning complex
-        inputs = [np.float64(v) if type(v) is float else v for v in values] + \
-            [get() for get in self._free]
+        inputs = [np.float64(v) if type(v) is float else v for v in values]
+        if self._free:
+            inputs += [get() for get in self._free]
         m = self.module
         if m.constants is None:
             return inputs
@@ -57,8 +59,11 @@ class Program:
         inputs = self._inputs(values)
         out = self.compiled(self.module.forward, *inputs)
         m = self.module
-        read = [inputs[i] for i in m.param_reads] + list(out[1:])
-        return out[0], tuple(read + [out[0]] if m.result_read else read)
+        read = [inputs[i] for i in m.param_reads]
+        read += out[1:]
+        if m.result_read:
+            read.append(out[0])
+        return out[0], read
 
     def backward(self, saved, cotangent):
         """The cotangents of the ``wrt`` parameters, given the result's cotangent."""
@@ -84,10 +89,14 @@ def program(fun, wrt, jit, mode="source"):
     the source transform's, or with ``mode`` "tape" (or "auto" when the transform
     refuses the function) a TapeProgram."""
     key = (tuple(wrt), bool(jit), mode)
+    entry = _BY_ID.get(id(fun))            # the fast path: no weak reference made
+    if entry is not None and entry[0]() is fun and key in entry[1]:
+        return entry[1][key]
     try:
         per_fun = _PROGRAMS.setdefault(fun, {})
     except TypeError:                      # not weak-referenceable: a builtin, say
         return _build(fun, wrt, jit, mode)
     if key not in per_fun:
         per_fun[key] = _build(fun, wrt, jit, mode)
+    _BY_ID[id(fun)] = (weakref.ref(fun, lambda _, k=id(fun): _BY_ID.pop(k, None)), per_fun)
     return per_fun[key]

@@ -14,7 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at", "shape_of", "push_shape", "shape_proxy",
+    "stack_push", "assign_at", "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
 ]
@@ -23,7 +23,7 @@ __all__ = [
 # a value read only there need not be kept for the adjoint, its shape will do
 SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
-              ("zeros_like", 0), ("shape_proxy", 1)}
+              ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2)}
 
 
 def _axes(axis, ndim):
@@ -231,6 +231,20 @@ def shape_of(value):
 def push_shape(stack, k, value):
     """``stack_push(stack, k, shape_of(value))``, without making the shape an array first."""
     return stack_push(stack, k, np.shape(value))
+
+
+def store_shape(stack, k, value):
+    """``stack[k] = value's shape``, in a stack with room for it (a ``range`` loop's).
+
+    Under Numba, a scalar's shape is not stored: ``shape_at`` does not read it back."""
+    stack[k] = np.shape(value)
+
+
+def shape_at(stack, k, like):
+    """``shape_proxy(stack[k], like)``: the stand-in for iteration ``k``'s value.
+
+    Under Numba, a scalar ``like`` is its own stand-in and the stack is not read."""
+    return shape_proxy(stack[k], like)
 
 
 def shape_proxy(shape, like):

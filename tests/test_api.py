@@ -199,6 +199,28 @@ def test_returned_gradient_does_not_alias_the_cotangent():
     assert v[0] == 1.0
 
 
+def test_programs_are_kept_while_their_function_lives():
+    import gc
+
+    from srcdiff import program as program_module
+
+    def make():
+        def square(x):
+            return x * x
+        return square
+
+    f = make()
+    first = program_module.program(f, (0,), True)
+    assert program_module.program(f, (0,), True) is first       # built once
+    assert srcdiff.grad(f)(3.0) == 6.0
+    key = id(f)
+    del f, first
+    gc.collect()
+    assert key not in program_module._BY_ID
+    g = make()                    # a new function, perhaps at the same address
+    assert srcdiff.grad(g)(2.0) == 4.0
+
+
 def my_cube(x):
     return x ** 3
 

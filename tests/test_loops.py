@@ -325,3 +325,61 @@ def test_writes_into_one_element_are_undone_not_stored():
     expected = 2 * x * (n - np.arange(n))
     expected[0] = n
     np.testing.assert_allclose(srcdiff.grad(prefix_sums)(x), expected)
+
+
+def doubling_plus_zero(x):
+    y = x * 2
+    while np.linalg.norm(y) < 1000:
+        y = y * 2 + 0.0
+    return y
+
+
+def test_elementwise_ops_with_numbers_keep_nothing_of_the_array():
+    # y * 2 and y + 0.0 have y's shape: the cotangent needs no unbroadcast against y,
+    # so the forward hands over the trip count alone, no stack of shapes
+    x, v = np.array([0.3, 1.2, -0.05]), np.array([0.1, 1.0, 0.0001])
+    prog = program(doubling_plus_zero, (0,), True)
+    backward = prog.source.split("def doubling_plus_zero_backward")[1].split("\ndef ")[0]
+    assert "unbroadcast" not in backward and "_shapes" not in prog.source
+    out, saved = prog.forward([x])
+    assert [type(s) for s in saved] == [int]
+    for jit in (True, False):
+        _, pullback = srcdiff.vjp(doubling_plus_zero, x, jit=jit)
+        np.testing.assert_array_equal(pullback(v)[0], 2.0 ** 10 * v)
+
+
+def scaled_by_length(x, w):
+    n = x.shape[0]
+    return np.sum(x * n) + np.sum(x * w)
+
+
+def test_unbroadcast_stays_where_the_other_operand_may_be_an_array():
+    # n is a number; w is an argument, an array for all the transform knows
+    backward = program(scaled_by_length, (0, 1), True).source.split("_backward(")[1]
+    assert re.search(r"dx = unbroadcast\(d_t\d+ \* w, x\)", backward)
+    assert re.search(r"dw = unbroadcast\(d_t\d+ \* x, w\)", backward)
+    assert re.search(r"dx = dx \+ d_t\d+ \* n\n", backward)
+    x = X[:4]
+    for w in (0.5, np.array([1.0, 2.0, 3.0, 4.0]), np.array([[1.0], [2.0]])):
+        for jit in (True, False):
+            dx, dw = srcdiff.grad(scaled_by_length, wrt=(0, 1), jit=jit)(x, w)
+            np.testing.assert_allclose(dx, 4.0 + np.sum(w * np.ones(4), axis=0) if np.ndim(w) == 2
+                                       else 4.0 + w * np.ones(4))
+            srcdiff.check_grad(scaled_by_length, x, w, wrt=(0, 1), jit=jit)
+
+
+def steps_until(a):
+    t = 0.1
+    while t < 50.0:
+        t = t + a                  # t's cotangent needs t's shape only
+    return t
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_a_scalar_read_for_its_shape_past_the_first_stack(jit):
+    # 20 iterations: more than the 8 a while loop's stacks start with; under Numba a
+    # scalar's shape is never stored, so nothing must read the stack
+    g = srcdiff.grad(steps_until, jit=jit)
+    assert "push_shape(" in g.source and "shape_at(" in g.source
+    assert g(2.6) == 20.0
+    assert g.jitted == jit, g.jit_reason

@@ -319,22 +319,48 @@ def _shape_of(value):
     return None
 
 
-@overload(runtime.push_shape)
+# A scalar's shape is never stored or read back (shape_at returns the scalar itself):
+# in a loop over scalars, storing shapes costs nothing.
+@overload(runtime.push_shape, inline="always")
 def _push_shape(stack, k, value):
-    if not (_is_array(value) or isinstance(value, _SCALARS)):
+    if isinstance(value, _SCALARS):
+        return lambda stack, k, value: stack
+    if not _is_array(value):
         return None
-    ndim = value.ndim if _is_array(value) else 0
+    ndim = value.ndim
 
     def impl(stack, k, value):
         if k == stack.shape[0]:
             grown = np.empty((2 * k + 1, ndim), dtype=stack.dtype)
             grown[:k] = stack
             stack = grown
-        shape = np.shape(value)
         for j in range(ndim):
-            stack[k, j] = shape[j]
+            stack[k, j] = value.shape[j]
         return stack
     return impl
+
+
+@overload(runtime.store_shape, inline="always")
+def _store_shape(stack, k, value):
+    if isinstance(value, _SCALARS):
+        return lambda stack, k, value: None
+    if not _is_array(value):
+        return None
+    ndim = value.ndim
+
+    def impl(stack, k, value):
+        for j in range(ndim):
+            stack[k, j] = value.shape[j]
+    return impl
+
+
+@overload(runtime.shape_at, inline="always")
+def _shape_at(stack, k, like):
+    if isinstance(like, _SCALARS):
+        return lambda stack, k, like: like
+    if not _is_array(like):
+        return None
+    return lambda stack, k, like: runtime.shape_proxy(stack[k], like)
 
 
 @overload(runtime.shape_proxy)

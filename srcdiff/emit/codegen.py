@@ -278,8 +278,10 @@ def _emit_loop(loop, out, loops, writes=_COPYING):
             out.put(f"{marks} = stack_push({marks}, {counter}, {logged})" if loop.index is None
                     else f"{marks}[{counter}] = {logged}")
         for stack, name, shape_only in stacks.values():
-            if shape_only:
+            if shape_only and loop.index is None:
                 out.put(f"{stack} = push_shape({stack}, {counter}, {name})")
+            elif shape_only:
+                out.put(f"store_shape({stack}, {counter}, {name})")
             elif loop.index is None:
                 out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
             else:
@@ -435,7 +437,7 @@ class _Backward:
                     restored.append(f"{name} = {self.loops.stack(loop, name)}[{counter}]")
                 else:       # read for its shape only: the shape is stored, not the value
                     shapes = self.loops.stack(loop, name, shape_only=True)
-                    restored.append(f"{name} = shape_proxy({shapes}[{counter}], {name})")
+                    restored.append(f"{name} = shape_at({shapes}, {counter}, {name})")
             out.lines[mark:mark] = [out.indent() + line for line in restored]
         rolled = []                          # arrays rolled back write by write
         before = len(out.lines)
@@ -461,6 +463,8 @@ class _Backward:
                 out.add(let)
             target = names[c.var]
             value = exprs[rule.wrt.index(c.param)]
+            if _others_are_numbers(stmt, block.bindings, c.param, self.adj.fn.numbers):
+                value = _without_unbroadcast(value)
             if target in started:
                 value = ast.BinOp(_load(target), ast.Add(), value)
             started.add(target)
@@ -469,6 +473,29 @@ class _Backward:
             # the end of an iteration: the value at its start is another value, whose
             # cotangent starts afresh (at zero, if nothing reaches it: see loop())
             started.discard(g)
+
+
+def _others_are_numbers(stmt, bindings, param, numbers):
+    """Whether ``param`` is the one operand of an elementwise ufunc that may be an array:
+    the result, and so its cotangent, then has ``param``'s shape."""
+    if not isinstance(stmt.prim.impl, np.ufunc):
+        return False
+    for p, atom in bindings.items():
+        if p == param:
+            continue
+        if isinstance(atom, Const) and type(atom.value) in (int, float, bool):
+            continue
+        if not (isinstance(atom, Var) and atom.name in numbers):
+            return False
+    return True
+
+
+def _without_unbroadcast(value):
+    """``unbroadcast(e, x)`` as ``e``, where ``e`` has ``x``'s shape already."""
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
+            and value.func.id == "unbroadcast":
+        return value.args[0]
+    return value
 
 
 def _backward_body(adj):
