@@ -231,18 +231,15 @@ class _Transformed:
         for i in self._indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, what)
         prog = self._built if self._built is not None else self._program
-        try:
-            out, grads = prog.grad(values, 1.0)
-        except Exception:
-            out = None                     # a scalar seed on a non-scalar output can fail
-            if np.ndim(prog.primal(values)) == 0:
-                raise
-        if out is None or np.ndim(out) != 0:
-            out = prog.primal(values) if out is None else out
+        # the forward and backward passes compiled apart: one compiled function calling
+        # both would have Numba optimise them twice (a quarter more compile time)
+        out, saved = prog.forward(values)
+        if np.ndim(out) != 0:
             raise TypeError(f"{what} requires a scalar output, but {_name(self.fun)} returned an "
                             f"array of shape {np.shape(out)}: use srcdiff.vjp for a "
                             "vector-Jacobian product, srcdiff.jacobian for the full matrix, or "
                             "reduce the output to a scalar (e.g. .sum())")
+        grads = prog.backward(saved, 1.0)
         grads = tuple(_like(g, values[i], values) for g, i in zip(grads, self._indices, strict=True))
         result = grads if isinstance(self._wrt, (tuple, list)) else grads[0]
         return (_value(out), result) if self._with_value else result

@@ -33,7 +33,7 @@ class Program:
         self.wrt = tuple(wrt)
         self._free = list(fn.free_values.values())
         m = self.module
-        self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward, m.grad], jit)
+        self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward], jit)
 
     @property
     def source(self):
@@ -68,10 +68,6 @@ class Program:
     def backward(self, saved, cotangent):
         """The cotangents of the ``wrt`` parameters, given the result's cotangent."""
         return self.compiled(self.module.backward, *saved, cotangent)
-
-    def grad(self, values, cotangent):
-        """``(result, cotangents)`` in one compiled call."""
-        return self.compiled(self.module.grad, *self._inputs(values), cotangent)
 
 def _build(fun, wrt, jit, mode):
     if mode == "tape":

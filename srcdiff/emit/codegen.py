@@ -6,7 +6,8 @@ The module holds four functions for a user function ``f``:
 - ``f_forward``: the primal, returning its result and the values the adjoint reads;
 - ``f_backward``: the adjoint, taking those values and the result's cotangent,
   returning one cotangent per differentiated parameter;
-- ``f_grad``: forward then backward.
+- ``f_grad``: forward then backward, how the two fit together (srcdiff calls the
+  two in turn: compiled as one function, Numba would optimise both twice).
 
 Each block is headed by a comment quoting the source line it comes from.
 """

@@ -76,10 +76,6 @@ class TapeProgram:
         return tuple(np.zeros_like(leaf._data) if leaf.grad is None else leaf.grad._data
                      for leaf in leaves)
 
-    def grad(self, values, cotangent):
-        out, saved = self.forward(values)
-        return out, self.backward(saved, cotangent, retain_graph=False)
-
 
 def _value(out, fun):
     if isinstance(out, tuple):
