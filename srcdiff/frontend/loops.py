@@ -3,7 +3,7 @@ import gast
 import numpy as np
 
 from .. import rules
-from ..ir.nodes import Const, For, Var
+from ..ir.nodes import Apply, Const, For, If, Var, atom_vars
 from . import jumps
 
 
@@ -53,6 +53,7 @@ class Loops:
             if not items and user not in dict(carried):
                 last_index = self.define(user)
                 self.scalars.add(last_index)
+                self.index_copies.add(last_index)
                 self.body.append(self.copy_to(last_index, start, loc))
                 carried.append((user, last_index))
         outer, self.body = self.body, []
@@ -84,6 +85,21 @@ class Loops:
         body, self.body = self.body, outer
         self.body.append(For(index, start, stop, step, body, [n for _, n in carried], loc,
                              test, cond, exit_))
+
+    def drop_unread_index_copies(self, result):
+        """The copies of range indices kept for after their loops, where nothing after the
+        loop reads them: most loops' (the generated code stays as the user wrote it)."""
+        read = set(atom_vars(result)) if result is not None else set()
+        for stmt in _statements(self.body):
+            if isinstance(stmt, Apply):
+                read.update(stmt.reads())
+            else:
+                atoms = [stmt.cond] if isinstance(stmt, If) else \
+                    [stmt.start, stmt.stop, stmt.step, stmt.cond, stmt.exit]
+                read.update(n for a in atoms if a is not None for n in atom_vars(a))
+        unread = self.index_copies - read
+        if unread:
+            _drop(self.body, unread)
 
     def iteration(self, node):
         """What ``for target in iterable`` loops over: range bounds, the index name, and
@@ -152,6 +168,30 @@ class Loops:
             raise self.error(it, "`for` over a literal list or tuple",
                              "make it an array first, or write the steps out")
         items.append((target.id, array))
+
+
+def _statements(body):
+    """Every statement in ``body``, the ones inside branches and loops included."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, If):
+            yield from _statements(stmt.then)
+            yield from _statements(stmt.orelse)
+        elif isinstance(stmt, For):
+            yield from _statements(stmt.test)
+            yield from _statements(stmt.body)
+
+
+def _drop(body, names):
+    """``body`` without the statements assigning ``names``, and loops without carrying them."""
+    body[:] = [s for s in body if not (isinstance(s, Apply) and s.target in names)]
+    for stmt in body:
+        if isinstance(stmt, If):
+            _drop(stmt.then, names)
+            _drop(stmt.orelse, names)
+        elif isinstance(stmt, For):
+            stmt.carried = [n for n in stmt.carried if n not in names]
+            _drop(stmt.body, names)
 
 
 def _bound_names(target):

@@ -68,6 +68,7 @@ class Lowerer(Loops, Sharing):
             self.namer.user_names |= user_names
             self.free_values, self.view_base = parent.free_values, parent.view_base
             self.scalars, self.shapes = parent.scalars, parent.shapes
+            self.index_copies = parent.index_copies
             self.iterated = parent.iterated
             self.inlining = parent.inlining + [source.fun]
             return
@@ -77,6 +78,7 @@ class Lowerer(Loops, Sharing):
         self.view_base = {}       # IR name -> the IR names whose memory it may share
         self.scalars = set()      # IR names known to hold numbers (never an array)
         self.shapes = set()       # IR names holding a shape tuple
+        self.index_copies = set()  # IR names keeping a range index for after its loop
         self.inlining = [source.fun]
         args = fn.args
         for a in args.posonlyargs + args.args + args.kwonlyargs:
@@ -123,6 +125,7 @@ class Lowerer(Loops, Sharing):
                 result, result_node = self.expr(stmt.value, target=self.namer.fresh("out")), stmt
             else:
                 self.statement(stmt)
+        self.drop_unread_index_copies(result)
         return Function(
             name=self.source.fun.__name__.replace("<lambda>", "lambda_"), params=self.params,
             body=self.body, result=result, result_loc=self.loc(result_node),
