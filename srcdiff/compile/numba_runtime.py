@@ -319,6 +319,12 @@ def _shape_of(value):
     return None
 
 
+@register_jitable
+def _write_shape(stack, k, shape):
+    for j in range(len(shape)):
+        stack[k, j] = shape[j]
+
+
 # A scalar's shape is never stored or read back (shape_at returns the scalar itself):
 # in a loop over scalars, storing shapes costs nothing.
 @overload(runtime.push_shape, inline="always")
@@ -334,8 +340,7 @@ def _push_shape(stack, k, value):
             grown = np.empty((2 * k + 1, ndim), dtype=stack.dtype)
             grown[:k] = stack
             stack = grown
-        for j in range(ndim):
-            stack[k, j] = value.shape[j]
+        _write_shape(stack, k, value.shape)
         return stack
     return impl
 
@@ -346,12 +351,7 @@ def _store_shape(stack, k, value):
         return lambda stack, k, value: None
     if not _is_array(value):
         return None
-    ndim = value.ndim
-
-    def impl(stack, k, value):
-        for j in range(ndim):
-            stack[k, j] = value.shape[j]
-    return impl
+    return lambda stack, k, value: _write_shape(stack, k, value.shape)
 
 
 @overload(runtime.shape_at, inline="always")

@@ -3,7 +3,7 @@ import gast
 import numpy as np
 
 from .. import rules
-from ..ir.nodes import Apply, Const, For, If, Var, atom_vars
+from ..ir.nodes import Apply, Const, For, If, Var, atom_vars, statements
 from . import jumps
 
 
@@ -90,7 +90,7 @@ class Loops:
         """The copies of range indices kept for after their loops, where nothing after the
         loop reads them: most loops' (the generated code stays as the user wrote it)."""
         read = set(atom_vars(result)) if result is not None else set()
-        for stmt in _statements(self.body):
+        for stmt in statements(self.body):
             if isinstance(stmt, Apply):
                 read.update(stmt.reads())
             else:
@@ -168,18 +168,6 @@ class Loops:
             raise self.error(it, "`for` over a literal list or tuple",
                              "make it an array first, or write the steps out")
         items.append((target.id, array))
-
-
-def _statements(body):
-    """Every statement in ``body``, the ones inside branches and loops included."""
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, If):
-            yield from _statements(stmt.then)
-            yield from _statements(stmt.orelse)
-        elif isinstance(stmt, For):
-            yield from _statements(stmt.test)
-            yield from _statements(stmt.body)
 
 
 def _drop(body, names):

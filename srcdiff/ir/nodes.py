@@ -100,17 +100,21 @@ class For:
     exit: object = None    # an atom: leave the loop after an iteration that sets it (break)
 
 
+def statements(body):
+    """Every statement in ``body``, each branch and loop before its own, in source order."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, If):
+            yield from statements(stmt.then)
+            yield from statements(stmt.orelse)
+        elif isinstance(stmt, For):
+            yield from statements(stmt.test)
+            yield from statements(stmt.body)
+
+
 def applies(body):
     """Every Apply in ``body``, branches and loops included, in source order."""
-    for stmt in body:
-        if isinstance(stmt, If):
-            yield from applies(stmt.then)
-            yield from applies(stmt.orelse)
-        elif isinstance(stmt, For):
-            yield from applies(stmt.test)
-            yield from applies(stmt.body)
-        else:
-            yield stmt
+    return (stmt for stmt in statements(body) if not isinstance(stmt, (If, For)))
 
 
 @dataclass
