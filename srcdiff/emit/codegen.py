@@ -477,12 +477,12 @@ class _Backward:
 
 
 def _others_are_numbers(stmt, bindings, param, numbers):
-    """Whether ``param`` is the one operand of an elementwise ufunc that may be an array:
-    the result, and so its cotangent, then has ``param``'s shape."""
+    """Whether the other operands of an elementwise ufunc are numbers or ``param``'s own
+    value (``y * y``): the result, and so its cotangent, then has ``param``'s shape."""
     if not isinstance(stmt.prim.impl, np.ufunc):
         return False
     for p, atom in bindings.items():
-        if p == param:
+        if p == param or atom == bindings[param]:
             continue
         if isinstance(atom, Const) and type(atom.value) in (int, float, bool):
             continue
