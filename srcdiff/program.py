@@ -15,8 +15,7 @@ from .ir.printer import dump_adjoint, dump_function
 from .tape.program import TapeProgram
 from .transform.reverse import reverse
 
-_PROGRAMS = weakref.WeakKeyDictionary()   # user function -> {(wrt, jit, mode): Program}
-_BY_ID = {}                               # id(function) -> (weak reference, its _PROGRAMS entry)
+_PROGRAMS = {}      # id(user function) -> (weak reference to it, {(wrt, jit, mode): Program})
 
 
 class Program:
@@ -85,14 +84,21 @@ def program(fun, wrt, jit, mode="source"):
     the source transform's, or with ``mode`` "tape" (or "auto" when the transform
     refuses the function) a TapeProgram."""
     key = (tuple(wrt), bool(jit), mode)
-    entry = _BY_ID.get(id(fun))            # the fast path: no weak reference made
-    if entry is not None and entry[0]() is fun and key in entry[1]:
-        return entry[1][key]
-    try:
-        per_fun = _PROGRAMS.setdefault(fun, {})
-    except TypeError:                      # not weak-referenceable: a builtin, say
-        return _build(fun, wrt, jit, mode)
+    entry = _PROGRAMS.get(id(fun))         # by id: no weak reference made per call
+    if entry is None or entry[0]() is not fun:
+        try:
+            ref = weakref.ref(fun, _forget)
+        except TypeError:                  # not weak-referenceable: a builtin, say
+            return _build(fun, wrt, jit, mode)
+        entry = _PROGRAMS[id(fun)] = (ref, {})
+    per_fun = entry[1]
     if key not in per_fun:
         per_fun[key] = _build(fun, wrt, jit, mode)
-    _BY_ID[id(fun)] = (weakref.ref(fun, lambda _, k=id(fun): _BY_ID.pop(k, None)), per_fun)
     return per_fun[key]
+
+
+def _forget(ref):
+    """A function is gone: its programs go with it."""
+    for k, (r, _) in list(_PROGRAMS.items()):
+        if r is ref:
+            del _PROGRAMS[k]

@@ -216,7 +216,7 @@ def test_programs_are_kept_while_their_function_lives():
     key = id(f)
     del f, first
     gc.collect()
-    assert key not in program_module._BY_ID
+    assert key not in program_module._PROGRAMS
     g = make()                    # a new function, perhaps at the same address
     assert srcdiff.grad(g)(2.0) == 4.0
 

@@ -325,15 +325,15 @@ def _write_shape(stack, k, shape):
         stack[k, j] = shape[j]
 
 
-# A scalar's shape is never stored or read back (shape_at returns the scalar itself):
-# in a loop over scalars, storing shapes costs nothing.
-@overload(runtime.push_shape, inline="always")
-def _push_shape(stack, k, value):
-    if isinstance(value, _SCALARS):
-        return lambda stack, k, value: stack
-    if not _is_array(value):
-        return None
-    ndim = value.ndim
+def _scalar_or_array(t, scalar, array):
+    """``scalar`` for a number, ``array`` (called with the array type) for an array."""
+    if isinstance(t, _SCALARS):
+        return scalar
+    return array(t) if _is_array(t) else None
+
+
+def _push_array_shape(t):
+    ndim = t.ndim
 
     def impl(stack, k, value):
         if k == stack.shape[0]:
@@ -345,22 +345,23 @@ def _push_shape(stack, k, value):
     return impl
 
 
+# A scalar's shape is never stored or read back (shape_at returns the scalar itself):
+# in a loop over scalars, storing shapes costs nothing.
+@overload(runtime.push_shape, inline="always")
+def _push_shape(stack, k, value):
+    return _scalar_or_array(value, lambda stack, k, value: stack, _push_array_shape)
+
+
 @overload(runtime.store_shape, inline="always")
 def _store_shape(stack, k, value):
-    if isinstance(value, _SCALARS):
-        return lambda stack, k, value: None
-    if not _is_array(value):
-        return None
-    return lambda stack, k, value: _write_shape(stack, k, value.shape)
+    return _scalar_or_array(value, lambda stack, k, value: None,
+                            lambda t: lambda stack, k, value: _write_shape(stack, k, value.shape))
 
 
 @overload(runtime.shape_at, inline="always")
 def _shape_at(stack, k, like):
-    if isinstance(like, _SCALARS):
-        return lambda stack, k, like: like
-    if not _is_array(like):
-        return None
-    return lambda stack, k, like: runtime.shape_proxy(stack[k], like)
+    return _scalar_or_array(like, lambda stack, k, like: like,
+                            lambda t: lambda stack, k, like: runtime.shape_proxy(stack[k], like))
 
 
 @overload(runtime.shape_proxy)

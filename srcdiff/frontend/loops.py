@@ -3,7 +3,7 @@ import gast
 import numpy as np
 
 from .. import rules
-from ..ir.nodes import Apply, Const, For, If, Var, atom_vars, statements
+from ..ir.nodes import Apply, Const, For, If, Var, atom_vars, reads
 from . import jumps
 
 
@@ -89,14 +89,7 @@ class Loops:
     def drop_unread_index_copies(self, result):
         """The copies of range indices kept for after their loops, where nothing after the
         loop reads them: most loops' (the generated code stays as the user wrote it)."""
-        read = set(atom_vars(result)) if result is not None else set()
-        for stmt in statements(self.body):
-            if isinstance(stmt, Apply):
-                read.update(stmt.reads())
-            else:
-                atoms = [stmt.cond] if isinstance(stmt, If) else \
-                    [stmt.start, stmt.stop, stmt.step, stmt.cond, stmt.exit]
-                read.update(n for a in atoms if a is not None for n in atom_vars(a))
+        read = reads(self.body) | set(atom_vars(result))
         unread = self.index_copies - read
         if unread:
             _drop(self.body, unread)

@@ -100,21 +100,32 @@ class For:
     exit: object = None    # an atom: leave the loop after an iteration that sets it (break)
 
 
-def statements(body):
-    """Every statement in ``body``, each branch and loop before its own, in source order."""
-    for stmt in body:
-        yield stmt
+def reads(stmts):
+    """Every name ``stmts`` read, nested statements included."""
+    names = set()
+    for stmt in stmts:
         if isinstance(stmt, If):
-            yield from statements(stmt.then)
-            yield from statements(stmt.orelse)
+            names |= set(atom_vars(stmt.cond)) | reads(stmt.then) | reads(stmt.orelse)
         elif isinstance(stmt, For):
-            yield from statements(stmt.test)
-            yield from statements(stmt.body)
+            names |= {n for a in (stmt.start, stmt.stop, stmt.step, stmt.cond, stmt.exit)
+                      for n in atom_vars(a)}
+            names |= reads(stmt.test) | reads(stmt.body)
+        else:
+            names |= set(stmt.reads())
+    return names
 
 
 def applies(body):
     """Every Apply in ``body``, branches and loops included, in source order."""
-    return (stmt for stmt in statements(body) if not isinstance(stmt, (If, For)))
+    for stmt in body:
+        if isinstance(stmt, If):
+            yield from applies(stmt.then)
+            yield from applies(stmt.orelse)
+        elif isinstance(stmt, For):
+            yield from applies(stmt.test)
+            yield from applies(stmt.body)
+        else:
+            yield stmt
 
 
 @dataclass

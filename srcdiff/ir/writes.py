@@ -15,28 +15,13 @@ into the array itself when nothing reads the old version afterwards.  It is safe
 The adjoint is unaffected: a loop's stacks copy values at the start of each iteration,
 and the backward pass recomputes with copying writes.
 """
-from .nodes import Apply, Const, For, If, Seq, Var, atom_vars
+from .nodes import Apply, Const, For, If, Seq, Var, atom_vars, reads
 
 _VIEW_NAMES = {"getitem", "assign", "np.reshape", "np.transpose", "np.ravel", "np.asarray"}
 
 
 def _is_write(stmt):
     return isinstance(stmt, Apply) and getattr(stmt.prim, "name", None) == "assign_at"
-
-
-def _reads(stmts):
-    """Every name ``stmts`` read, nested statements included."""
-    names = set()
-    for stmt in stmts:
-        if isinstance(stmt, If):
-            names |= set(atom_vars(stmt.cond)) | _reads(stmt.then) | _reads(stmt.orelse)
-        elif isinstance(stmt, For):
-            names |= {n for a in (stmt.start, stmt.stop, stmt.step, stmt.cond, stmt.exit)
-                      for n in atom_vars(a)}
-            names |= _reads(stmt.test) | _reads(stmt.body)
-        else:
-            names |= set(stmt.reads())
-    return names
 
 
 class _Loop:
@@ -52,7 +37,7 @@ class _Loop:
 
     def walk(self, stmts, after_block):
         for k, stmt in enumerate(stmts):
-            after = _reads(stmts[k + 1:]) | after_block
+            after = reads(stmts[k + 1:]) | after_block
             if isinstance(stmt, If):
                 self.walk(stmt.then, after)
                 self.walk(stmt.orelse, after)
@@ -102,7 +87,7 @@ def _undoable(loop, walk, writes, numbers):
     nested_reads = set()
     for stmt in loop.body:
         if isinstance(stmt, For):
-            nested_reads |= _reads([stmt])
+            nested_reads |= reads([stmt])
     for stmt in _applies_outside_loops(loop.body):
         if _is_write(stmt) and walk.root.get(stmt.target) is not None:
             found.setdefault(walk.root[stmt.target], []).append(stmt)
