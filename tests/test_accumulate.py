@@ -34,3 +34,9 @@ def test_branches_and_loops_keep_what_holds_on_every_path():
     assert IN_PLACE not in rewritten(aliased_later)        # the second pass would see d
     kept = f"dx = zeros_like(x)\nfor k in range(3):\n    {SCATTER}\n    d = dx * 2.0"
     assert IN_PLACE in rewritten(kept)
+
+
+def test_a_while_loop_is_a_loop_too():
+    aliased_later = (f"dx = zeros_like(x)\nwhile True:\n    if c:\n        break\n"
+                     f"    {SCATTER}\n    d = dx")
+    assert IN_PLACE not in rewritten(aliased_later)        # the second pass would see d

@@ -7,7 +7,7 @@ iteration that is O(size) work per iteration.  When ``dx`` holds an array that o
 (``dx[i] += dt``), O(1).
 
 Which names hold such an array is followed through the generated backward function's
-lines (straight-line code, ``if``/``else`` and ``for`` blocks): an array is fresh when a
+lines (straight-line code, ``if``/``else``, ``for`` and ``while`` blocks): an array is fresh when a
 line makes it (``zeros_like``, ``scatter_add``, arithmetic); it stops being fresh when
 another name may see it (``a = b``, ``a = f(b)`` that may return ``b`` or a view of it,
 ``a = b[i]``).  At a join, a name is fresh if it is on every path; a loop's body starts
@@ -15,42 +15,9 @@ with what holds both before the loop and after a pass through the body.
 """
 import ast
 
+from .lines import line_blocks
+
 _FRESH_CALLS = {"zeros_like", "scatter_add", "scatter_add_to", "assign_at"}
-
-
-def _statement(line):
-    text = line.strip()
-    if not text or text.startswith("#"):
-        return None
-    if text == "else:":
-        return ast.Pass()
-    if text.endswith(":"):
-        text += " pass"
-    return ast.parse(text).body[0]
-
-
-def _blocks(lines, start, indent):
-    """The structured form of ``lines[start:]`` at ``indent`` and deeper: (line index,
-    statement, child items or None, whether it is an ``else:``), until the indentation
-    drops below ``indent``; and the index where it stopped."""
-    items, k = [], start
-    while k < len(lines):
-        line = lines[k]
-        stmt = _statement(line)
-        if stmt is None:
-            k += 1
-            continue
-        depth = len(line) - len(line.lstrip())
-        if depth < indent:
-            break
-        if isinstance(stmt, (ast.If, ast.For)) or line.strip() == "else:":
-            children, end = _blocks(lines, k + 1, depth + 1)
-            items.append((k, stmt, children, line.strip() == "else:"))
-            k = end
-            continue
-        items.append((k, stmt, None, False))
-        k += 1
-    return items, k
 
 
 def _names(node):
@@ -83,7 +50,7 @@ class _Fresh:
         for index, stmt, children, is_else in items:
             if children is None:
                 fresh = self.assign(index, stmt, fresh, record)
-            elif isinstance(stmt, ast.For):
+            elif isinstance(stmt, (ast.For, ast.While)):
                 fresh = self.loop(children, fresh, record)
             elif is_else:                           # both arms ran from before_if
                 fresh = arm & self.transfer(children, before_if, record)
@@ -127,7 +94,7 @@ class _Fresh:
 
 def accumulate_in_place(lines):
     """``lines`` with each ``d = d + scatter_add(a, i, g)`` on a fresh ``d`` made in place."""
-    items, _ = _blocks(lines, 0, 0)
+    items = line_blocks(lines)
     pass_ = _Fresh(lines)
     pass_.transfer(items, set(), True)
     return [pass_.rewrite.get(k, line) for k, line in enumerate(lines)]

@@ -2,7 +2,8 @@
 
 The module holds four functions for a user function ``f``:
 
-- ``f``: the primal, one operation per line;
+- ``f``: the primal, one operation per line (``fuse`` then writes a temporary read
+  once into the expression that reads it, as the user would have);
 - ``f_forward``: the primal, returning its result and the values the adjoint reads;
 - ``f_backward``: the adjoint, taking those values and the result's cotangent,
   returning one cotangent per differentiated parameter;
@@ -26,6 +27,7 @@ from ..ir.nodes import atom_vars as _atom_names
 from ..transform.reverse import BranchBlock, LoopBlock
 from . import templates
 from .accumulate import accumulate_in_place
+from .fuse import fuse_temporaries
 from .templates import reads_by_value
 from .naming import RESERVED
 
@@ -637,14 +639,14 @@ def generate(fn, adj):
                  'before the compiled code runs (in Python)."""']
         text += prelude_lines.lines + [f"    return {_tuple(hoisted)}"]
     text += ["", "", f"def {name}({signature}):",
-             f'    """The primal of {fn.name} ({loc}), one operation a line."""']
-    text += primal.lines + [f"    return {result}"]
+             f'    """The primal of {fn.name} ({loc}), a line per step."""']
+    text += fuse_temporaries(primal.lines + [f"    return {result}"])
     text += ["", "", f"def {fwd}({signature}):",
              f'    """{fn.name}: its result, then the values {bwd} reads."""']
-    text += forward.lines + [f"    return {_tuple([result] + handed)}"]
+    text += fuse_temporaries(forward.lines + [f"    return {_tuple([result] + handed)}"])
     text += ["", "", f"def {bwd}({', '.join(backward_params)}):",
              f'    """Cotangents of ({wrt}), given {adj.seed}, the cotangent of the result."""']
-    text += backward.lines + [f"    return {_tuple(grads)}"]
+    text += fuse_temporaries(backward.lines + [f"    return {_tuple(grads)}"])
     text += ["", "", f"def {grd}({', '.join(params + [adj.seed])}):",
              f'    """The result of {fn.name} and the cotangents of ({wrt})."""',
              f"    {_tuple([out] + saved)} = {fwd}({signature})",

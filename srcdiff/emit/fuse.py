@@ -1,0 +1,226 @@
+"""Elementwise temporaries read once, written into the expression that reads them.
+
+Numba compiles each array statement into a loop of its own that fills a new array:
+``_t19 = -x``, ``_t20 = np.exp(_t19)``, ``_t21 = 1.0 + _t20`` make three arrays and
+three loops, and each statement costs Numba some 25 ms to compile.  Written as one
+expression, ``_t21 = 1.0 + np.exp(-x)``, Numba fuses the ufuncs into one loop that
+fills one array (it fuses within an expression, never across statements).  On the
+small arrays of an LSTM cell most of an operation's time is making its array, so
+fewer arrays is most of the speed, and fewer statements most of the compile time.
+
+A temporary (``_t3``, ``d_t3``: names only the generator makes) is written into its
+reader when it is assigned once, read once, by the next statement that reads anything
+of it in the same straight run of lines, and its value is a ufunc, an arithmetic
+operator or a unary minus.  Nothing between the two lines may rebind a name it reads,
+write into an array (``a[i] = v``, the runtime's in-place helpers) or call anything
+srcdiff does not know to be free of side effects: the value computed later is then
+the value computed before.  Values read twice stay named, as the adjoint reads them.
+"""
+import ast
+import copy
+import re
+
+import numpy as np
+
+from .lines import line_blocks, parse_line
+
+_TEMPORARY = re.compile(r"d?_t\d+\Z")
+_ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+# the runtime's helpers that only read their arguments (scatter_add_to, stack_push,
+# store_shape, push_shape, log_write and undo_writes write into one)
+_RUNTIME_READS = {"unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
+                  "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
+                  "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count",
+                  "stack_alloc", "assign_at", "shape_of", "shape_proxy", "shape_at",
+                  "check_length", "undo_alloc", "sum_along", "mean_along", "prod_along",
+                  "max_along", "min_along", "norm_along", "cumsum_along"}
+_BUILTINS = {"len", "float", "int", "abs", "min", "max", "range", "tuple", "slice"}
+# NumPy functions that write into an argument
+_NUMPY_WRITES = {"copyto", "put", "place", "putmask", "fill_diagonal"}
+
+
+def _ufunc(call):
+    """Whether ``call`` is ``np.<ufunc>(...)`` with positional arguments only."""
+    func = call.func
+    return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+            and func.value.id == "np" and isinstance(getattr(np, func.attr, None), np.ufunc)
+            and not call.keywords)
+
+
+def _elementwise(value):
+    if isinstance(value, ast.BinOp):
+        return isinstance(value.op, _ELEMENTWISE_OPS)
+    if isinstance(value, ast.UnaryOp):
+        return isinstance(value.op, (ast.USub, ast.UAdd))
+    return isinstance(value, ast.Call) and _ufunc(value)
+
+
+def _reads_only(call):
+    """Whether ``call`` leaves every array it is given as it was."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id in _RUNTIME_READS or func.id in _BUILTINS
+    path = ast.unparse(func)
+    if path.startswith(("np.linalg.", "np.random.")) and "shuffle" not in path:
+        return True
+    return path.count(".") == 1 and path.startswith("np.") \
+        and func.attr not in _NUMPY_WRITES and all(k.arg != "out" for k in call.keywords)
+
+
+def _writes_nothing(stmt):
+    """Whether ``stmt`` only binds names: no element writes, no call that may write."""
+    if not isinstance(stmt, (ast.Assign, ast.Expr)):
+        return False
+    for node in ast.walk(stmt):
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            return False
+        if isinstance(node, ast.Call) and not _reads_only(node):
+            return False
+    return True
+
+
+def _may_write_inside(stmt):
+    """Whether a call that writes into an argument sits inside ``stmt``'s value (its
+    arguments would then be computed after the write, not before)."""
+    outer = stmt.value
+    return any(isinstance(node, ast.Call) and node is not outer and not _reads_only(node)
+               for node in ast.walk(outer))
+
+
+def _loads(stmt, name):
+    return [n for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == name
+            and isinstance(n.ctx, ast.Load)]
+
+
+def _names(node, ctx):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
+
+
+class _Liveness:
+    """The names live after each simple statement (read later before being assigned)."""
+
+    def __init__(self, lines):
+        self.after = {}            # line index -> names live after it
+        self.exits = []            # per enclosing loop: what is live where it may go next
+        self.walk(line_blocks(lines), set(), True)
+
+    def walk(self, items, live, record):
+        """What is live before ``items``, given ``live`` after them."""
+        arms = None
+        for index, stmt, children, is_else in reversed(items):
+            if is_else:
+                arms = self.walk(children, live, record)
+            elif isinstance(stmt, ast.If):
+                then = self.walk(children, live, record)
+                live = then | (arms if arms is not None else live) | _names(stmt.test, ast.Load)
+                arms = None
+            elif children is not None:
+                live = self.loop(stmt, children, live, record)
+            else:
+                if record:
+                    self.after[index] = live
+                if isinstance(stmt, (ast.Break, ast.Continue)):
+                    live = live | self.exits[-1]    # either way out of the loop
+                live = (live - _names(stmt, ast.Store)) | _names(stmt, ast.Load)
+        return live
+
+    def loop(self, stmt, body, live, record):
+        head = set(live)             # live where the loop tests whether to go on
+        while True:
+            self.exits.append(head | live)
+            start = self.walk(body, head, False)
+            self.exits.pop()
+            new = head | start
+            if new == head:
+                break
+            head = new
+        self.exits.append(head | live)
+        self.walk(body, head, record)
+        self.exits.pop()
+        header = stmt.iter if isinstance(stmt, ast.For) else stmt.test
+        return head | _names(header, ast.Load)
+
+
+def _indent(line):
+    return len(line) - len(line.lstrip())
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def visit_Name(self, node):
+        if node.id == self.name and isinstance(node.ctx, ast.Load):
+            return copy.deepcopy(self.value)
+        return node
+
+
+def _temporary(stmt):
+    """The name and value of ``stmt`` if it assigns an elementwise value to a temporary."""
+    if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)):
+        return None
+    name = stmt.targets[0].id
+    if not (_TEMPORARY.match(name) and _elementwise(stmt.value)):
+        return None
+    return name, stmt.value
+
+
+def _reader(lines, statements, k, name, value):
+    """The index of the first line after ``k`` that reads ``name`` if it is in the same
+    straight run of lines and ``value`` may be computed there instead."""
+    read = _names(value, ast.Load)
+    depth = _indent(lines[k])
+    for j in range(k + 1, len(lines)):
+        stmt = statements[j]
+        if stmt is None:
+            if lines[j].strip():            # a comment: the next source line's header
+                continue
+            return None
+        if _indent(lines[j]) != depth or lines[j].rstrip().endswith(":"):
+            return None                     # the straight run of lines ends
+        if name in _names(stmt, ast.Load):
+            simple = isinstance(stmt, (ast.Assign, ast.Expr)) and len(_loads(stmt, name)) == 1
+            return j if simple and not _may_write_inside(stmt) else None
+        if not _writes_nothing(stmt) or _names(stmt, ast.Store) & (read | {name}):
+            return None
+    return None
+
+
+def _drop_empty_headers(lines, dropped):
+    """The lines kept, less the source-line comments whose lines all moved away."""
+    keep = []
+    for k, line in enumerate(lines):
+        if k in dropped:
+            continue
+        if line.lstrip().startswith("#"):
+            j = k + 1
+            while j in dropped:
+                j += 1
+            if j > k + 1 and (j == len(lines) or lines[j].lstrip().startswith("#")
+                              or _indent(lines[j]) < _indent(line)):
+                continue
+        keep.append(line)
+    return keep
+
+
+def fuse_temporaries(lines):
+    """``lines`` (one function's body) with elementwise temporaries read once written
+    into the expression that reads them."""
+    lines = list(lines)
+    statements = [parse_line(line) for line in lines]
+    live_after = _Liveness(lines).after
+    dropped = set()
+    for k, stmt in enumerate(statements):
+        found = _temporary(stmt) if stmt is not None else None
+        if found is None:
+            continue
+        name, value = found
+        j = _reader(lines, statements, k, name, value)
+        if j is None or name in live_after[j]:
+            continue                        # read again later: it keeps its name
+        statements[j] = ast.fix_missing_locations(_Substitute(name, value).visit(statements[j]))
+        lines[j] = lines[j][:_indent(lines[j])] + ast.unparse(statements[j])
+        statements[k] = None
+        dropped.add(k)
+    return _drop_empty_headers(lines, dropped)
