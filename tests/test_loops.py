@@ -397,3 +397,33 @@ def test_a_scalar_read_for_its_shape_past_the_first_stack(jit):
     assert "push_shape(" in g.source and "shape_at(" in g.source
     assert g(2.6) == 20.0
     assert g.jitted == jit, g.jit_reason
+
+
+def lower_triangles(v):
+    # GMM's pattern: each outer pass fills a matrix element by element, counting with pos
+    total = 0.0
+    for j in range(v.shape[0]):
+        L = np.zeros((3, 3))
+        pos = 0
+        for col in range(3):
+            for row in range(col, 3):
+                L[row, col] = v[j, pos] * (row + 1)
+                pos = pos + 1
+        total = total + np.sum(L * L) * (j + 1.0)
+    return total
+
+
+def test_loops_rerun_by_the_backward_keep_only_what_it_reads():
+    # the reversed column loop reruns the row loops for pos (which v to send to) and
+    # needs nothing of L: rerunning its element writes would copy L once per write
+    v = np.linspace(0.1, 1.2, 12).reshape(2, 6)
+    g = srcdiff.grad(lower_triangles)
+    backward = g.source.split("def lower_triangles_backward")[1].split("\ndef ")[0]
+    reversed_columns = backward.split("for k_col in range(")[1]
+    assert re.search(r"pos_\d+_stack\[k_row\]", reversed_columns)
+    assert "assign_at(L" not in reversed_columns and "L_1_stack" not in g.source
+    row = np.array([1.0, 2.0, 3.0, 2.0, 3.0, 3.0])
+    expected = 2.0 * v * row * row * np.array([[1.0], [2.0]])
+    np.testing.assert_allclose(g(v), expected, rtol=1e-12)
+    assert srcdiff.check_grad(lower_triangles, v) < 1e-7
+    assert g.jitted, g.jit_reason

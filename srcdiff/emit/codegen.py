@@ -13,6 +13,7 @@ The module holds four functions for a user function ``f``:
 Each block is headed by a comment quoting the source line it comes from.
 """
 import ast
+import dataclasses
 import os
 import textwrap
 from dataclasses import dataclass
@@ -183,6 +184,23 @@ class _Loops:
         self.stacks = {}       # id(For) -> {carried name: (stack, name, shape only?)}
         self.undos = {}        # id(For) -> {carried name: names of its undo log}
         self.logged = {}       # id of a write -> the undo log it writes to
+        self.copies = {}       # id(a loop with fewer statements) -> (it, the loop it is of)
+
+    def key(self, loop):
+        """Who ``loop``'s recording belongs to: itself, or the loop it is a pruned copy of."""
+        return id(self.copies[id(loop)][1]) if id(loop) in self.copies else id(loop)
+
+    def pruned(self, loop, body):
+        """``loop`` with only ``body`` of its statements, recording what ``loop`` records."""
+        copy = dataclasses.replace(loop, body=body)
+        self.copies[id(copy)] = (copy, self.copies.get(id(loop), (None, loop))[1])
+        return copy
+
+    def read_inside(self, loop):
+        """The names the recording of ``loop`` reads at the start of each iteration."""
+        key = self.key(loop)
+        return {name for _, name, _ in self.stacks.get(key, {}).values()} | \
+            set(self.undos.get(key, {}))
 
     def of(self, loop):
         if id(loop) not in self.names:
@@ -255,11 +273,12 @@ def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING):
 
 def _emit_loop(loop, out, loops, writes=_COPYING):
     out.header(loop.loc)
-    record = loops is not None and id(loop) in loops.names
-    stacks = loops.stacks[id(loop)] if record else {}
-    undos = loops.undos.get(id(loop), {}) if record else {}
+    key = loops.key(loop) if loops is not None else None
+    record = key in loops.names if loops is not None else False
+    stacks = loops.stacks[key] if record else {}
+    undos = loops.undos.get(key, {}) if record else {}
     if record:
-        count, counter = loops.of(loop)
+        count, counter = loops.names[key]
         if loop.index is not None:
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
         size = count if loop.index is not None else 8   # a while loop's stacks grow
@@ -308,30 +327,47 @@ def _primal_body(fn, loops=None, skip=()):
     return out
 
 
-def _needed(body, names):
+def _needed(body, names, loops=None):
     """The statements of ``body`` that compute ``names``, with what they read in turn
-    (a branch keeps only the statements of its arms that are needed)."""
-    kept, names = _needed_names(body, set(names))
+    (a branch keeps only the statements of its arms that are needed; with ``loops``, a
+    ``range`` loop keeps those its recording and the values it carries out need)."""
+    kept, names = _needed_names(body, set(names), loops)
     return kept
 
 
-def _needed_names(body, names):
+def _needed_names(body, names, loops=None):
     kept = []
     for stmt in reversed(body):
         targets = {s.target for s in applies([stmt])}
         if not targets & names:
             continue
         if isinstance(stmt, If):
-            then, then_names = _needed_names(stmt.then, set(names))
-            orelse, else_names = _needed_names(stmt.orelse, set(names))
+            then, then_names = _needed_names(stmt.then, set(names), loops)
+            orelse, else_names = _needed_names(stmt.orelse, set(names), loops)
             names = names | then_names | else_names | set(_atom_names(stmt.cond))
             stmt = If(stmt.cond, then, orelse, stmt.loc, stmt.merges)
-        else:                   # a loop is recomputed whole: its values carry across iterations
+        elif isinstance(stmt, For) and loops is not None and stmt.index is not None \
+                and stmt.exit is None:
+            stmt, inside = _needed_loop(stmt, names, loops)
+            names = names | inside
+        else:                   # the whole loop: what decides when it stops is all needed
             names |= {n for s in applies([stmt]) for n in s.reads()}
-            if isinstance(stmt, For):
-                names |= {n for a in (stmt.start, stmt.stop, stmt.step) for n in _atom_names(a)}
+        if isinstance(stmt, For):
+            names |= {n for a in (stmt.start, stmt.stop, stmt.step) for n in _atom_names(a)}
         kept.append(stmt)
     return kept[::-1], names
+
+
+def _needed_loop(loop, names, loops):
+    """``loop`` with the statements that compute ``names`` and what its recording reads,
+    and the names those read: a value read at the start of an iteration is needed at
+    the end of the one before, so the set grows until it holds."""
+    inside = set(names) | loops.read_inside(loop)
+    while True:
+        body, reads = _needed_names(loop.body, set(inside), loops)
+        if reads == inside:
+            return loops.pruned(loop, body), inside
+        inside = reads
 
 
 def _contributions(blocks):
@@ -387,7 +423,7 @@ class _Backward:
         out._last = None
         needed = _reads(adjoint_lines) if adjoint_lines else set()
         _emit_forward(_needed([s for s in statements if getattr(s, "target", None) not in skip],
-                              needed), out, self.loops)
+                              needed, self.loops), out, self.loops)
         out.lines += adjoint_lines
 
     def branch(self, block, started, recompute):
