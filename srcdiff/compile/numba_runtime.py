@@ -46,6 +46,27 @@ def _sum_to(g, like):
 
 
 @register_jitable
+def _sum_to_vector(g, like):
+    """``_sum_to`` for vectors: quicker to compile than the general loop."""
+    out = np.zeros(like.shape)
+    one = like.shape[0] == 1
+    for i in range(g.shape[0]):
+        out[0 if one else i] += g[i]
+    return out
+
+
+@register_jitable
+def _sum_to_matrix(g, like):
+    """``_sum_to`` for matrices."""
+    out = np.zeros(like.shape)
+    one_row, one_column = like.shape[0] == 1, like.shape[1] == 1
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            out[0 if one_row else i, 0 if one_column else j] += g[i, j]
+    return out
+
+
+@register_jitable
 def _lanes(a, axis):
     """``a`` as (before, along, after): reducing the middle axis reduces ``axis``."""
     c = np.ascontiguousarray(a)
@@ -84,11 +105,12 @@ def _unbroadcast(g, like):
         return None
     if g.ndim != like.ndim or g.dtype != types.float64:
         return lambda g, like: _sum_to(g, like)
+    sum_to = {1: _sum_to_vector, 2: _sum_to_matrix}.get(g.ndim, _sum_to)
 
     def impl(g, like):
         if g.shape == like.shape:
             return g
-        return _sum_to(g, like)
+        return sum_to(g, like)
     return impl
 
 
@@ -105,8 +127,19 @@ def _zeros_like(x):
 def _expand_reduced(g, x, axis, keepdims):
     if not _is_array(x):
         return lambda g, x, axis, keepdims: g
-    if not _is_array(g) or g.ndim == x.ndim:
+    if not _is_array(g):
+        return lambda g, x, axis, keepdims: np.full(x.shape, np.float64(g))
+    if g.ndim == x.ndim:
         return lambda g, x, axis, keepdims: np.zeros(x.shape) + g
+    if g.ndim == 1 and x.ndim == 2 and isinstance(axis, types.Integer):
+        def along_matrix(g, x, axis, keepdims):      # quicker to compile than broadcasting
+            out = np.empty(x.shape)
+            rows = axis % 2 == 1
+            for i in range(x.shape[0]):
+                for j in range(x.shape[1]):
+                    out[i, j] = g[i] if rows else g[j]
+            return out
+        return along_matrix
     if g.ndim == x.ndim - 1 and isinstance(axis, types.Integer):
         def impl(g, x, axis, keepdims):
             return np.zeros(x.shape) + np.expand_dims(g, axis % x.ndim)
@@ -414,6 +447,8 @@ def _along(reduce_lane):
             return None
         if nd == 1 and not keep:
             return lambda a, axis, keepdims: reduce_lane(np.ascontiguousarray(a))
+        if nd == 2:
+            return _along_matrix(reduce_lane, keep)
         out_nd = nd if keep else nd - 1
 
         def impl(a, axis, keepdims):
@@ -426,6 +461,30 @@ def _along(reduce_lane):
             return out.reshape(to_fixed_tuple(_reduced_shape(a, k, keep), out_nd))
         return impl
     return typer
+
+
+def _along_matrix(reduce_lane, keep):
+    """A reduction along a matrix's rows or columns: its lanes as views, no copies, and
+    a fraction of the general version's compile time."""
+    def rows_or_columns(a, axis):
+        k = axis % 2
+        n = a.shape[1 - k]
+        out = np.empty(n)
+        if k == 1:
+            for i in range(n):
+                out[i] = reduce_lane(a[i])
+        else:
+            for i in range(n):
+                out[i] = reduce_lane(a[:, i])
+        return out, k
+    rows_or_columns = register_jitable(rows_or_columns)
+    if not keep:
+        return lambda a, axis, keepdims: rows_or_columns(a, axis)[0]
+
+    def kept(a, axis, keepdims):
+        out, k = rows_or_columns(a, axis)
+        return out.reshape((out.size, 1)) if k == 1 else out.reshape((1, out.size))
+    return kept
 
 
 @register_jitable

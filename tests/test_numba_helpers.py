@@ -1,0 +1,58 @@
+"""The nopython helpers (srcdiff/compile/numba_runtime.py) against the Python ones
+(srcdiff/runtime.py), on the shapes their faster paths take: vectors and matrices,
+axes 0 and 1 (and -1), kept dimensions, axes of length one."""
+import numba
+import numpy as np
+import pytest
+
+from srcdiff import runtime
+from srcdiff.compile import numba_runtime  # noqa: F401  (registers the nopython helpers)
+
+RNG = np.random.default_rng(3)
+M = RNG.standard_normal((3, 4))
+V = RNG.standard_normal(5)
+
+
+def compiled(helper, *args):
+    params = ", ".join(f"a{k}" for k in range(len(args)))
+    call = numba.njit(eval(f"lambda {params}: runtime.{helper.__name__}({params})",
+                           {"runtime": runtime}))
+    return call(*args)
+
+
+@pytest.mark.parametrize("like", [np.zeros(1), np.zeros((1, 4)), np.zeros((3, 1)),
+                                  np.zeros((1, 1)), np.zeros((3, 4))])
+def test_unbroadcast(like):
+    g = M if like.ndim == 2 else V
+    np.testing.assert_allclose(compiled(runtime.unbroadcast, g, like),
+                               runtime.unbroadcast(g, like), rtol=1e-14)
+
+
+@pytest.mark.parametrize("helper", [runtime.sum_along, runtime.max_along, runtime.mean_along])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("keep", [False, True])
+def test_reductions_along_a_matrix(helper, axis, keep):
+    got = compiled(helper, M, axis, keep)
+    want = helper(M, axis, keep)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    column = np.asfortranarray(M)              # lanes that are not contiguous
+    np.testing.assert_allclose(compiled(helper, column, axis, keep), want, rtol=1e-14)
+
+
+@pytest.mark.parametrize("g, axis", [(2.5, None), (RNG.standard_normal(3), 1),
+                                     (RNG.standard_normal(4), 0), (RNG.standard_normal(4), -2),
+                                     (np.arange(3), 1)])
+def test_expand_reduced(g, axis):
+    got = compiled(runtime.expand_reduced, g, M, axis, False)
+    np.testing.assert_array_equal(got, runtime.expand_reduced(g, M, axis, False))
+
+
+def test_parts_of_a_vector():
+    arrays = (V[:2], V[:3], V[:1])
+    g = np.arange(6.0)
+    for part in range(3):
+        np.testing.assert_array_equal(compiled(runtime.concat_part, g, arrays, 0, part),
+                                      runtime.concat_part(g, arrays, 0, part))
+        np.testing.assert_array_equal(compiled(runtime.stack_part, g, 0, part),
+                                      runtime.stack_part(g, 0, part))
