@@ -14,7 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at", "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
+    "stack_push", "assign_at", "zero_at", "copy_of", "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
 ]
@@ -221,6 +221,17 @@ def assign_at(a, index, value):
     out = a.copy()
     out[index] = value
     return out
+
+
+def zero_at(a, index):
+    """``a[index] = 0.0`` in ``a`` itself, and ``a``: the adjoint of a write, in place."""
+    a[index] = 0.0
+    return a
+
+
+def copy_of(value):
+    """``value``, copied if it is an array (a part of an array about to be zeroed)."""
+    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 def shape_of(value):

@@ -568,3 +568,11 @@ def _log_write(values, offsets, n, array, index):
 register_jitable(runtime.undo_writes)
 register_jitable(runtime.stack_push)      # the same code runs compiled
 register_jitable(runtime.assign_at)
+register_jitable(runtime.zero_at)
+
+
+@overload(runtime.copy_of)
+def _copy_of(value):
+    if _is_array(value):
+        return lambda value: value.copy()
+    return lambda value: value

@@ -22,16 +22,16 @@ import re
 
 import numpy as np
 
-from .lines import line_blocks, parse_line
+from .lines import live_after, names, parse_line
 
 _TEMPORARY = re.compile(r"d?_t\d+\Z")
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-# the runtime's helpers that only read their arguments (scatter_add_to, stack_push,
-# store_shape, push_shape, log_write and undo_writes write into one)
+# the runtime's helpers that only read their arguments (scatter_add_to, zero_at,
+# stack_push, store_shape, push_shape, log_write and undo_writes write into one)
 _RUNTIME_READS = {"unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
                   "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
                   "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count",
-                  "stack_alloc", "assign_at", "shape_of", "shape_proxy", "shape_at",
+                  "stack_alloc", "assign_at", "copy_of", "shape_of", "shape_proxy", "shape_at",
                   "check_length", "undo_alloc", "sum_along", "mean_along", "prod_along",
                   "max_along", "min_along", "norm_along", "cumsum_along"}
 _BUILTINS = {"len", "float", "int", "abs", "min", "max", "range", "tuple", "slice"}
@@ -92,55 +92,6 @@ def _loads(stmt, name):
             and isinstance(n.ctx, ast.Load)]
 
 
-def _names(node, ctx):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ctx)}
-
-
-class _Liveness:
-    """The names live after each simple statement (read later before being assigned)."""
-
-    def __init__(self, lines):
-        self.after = {}            # line index -> names live after it
-        self.exits = []            # per enclosing loop: what is live where it may go next
-        self.walk(line_blocks(lines), set(), True)
-
-    def walk(self, items, live, record):
-        """What is live before ``items``, given ``live`` after them."""
-        arms = None
-        for index, stmt, children, is_else in reversed(items):
-            if is_else:
-                arms = self.walk(children, live, record)
-            elif isinstance(stmt, ast.If):
-                then = self.walk(children, live, record)
-                live = then | (arms if arms is not None else live) | _names(stmt.test, ast.Load)
-                arms = None
-            elif children is not None:
-                live = self.loop(stmt, children, live, record)
-            else:
-                if record:
-                    self.after[index] = live
-                if isinstance(stmt, (ast.Break, ast.Continue)):
-                    live = live | self.exits[-1]    # either way out of the loop
-                live = (live - _names(stmt, ast.Store)) | _names(stmt, ast.Load)
-        return live
-
-    def loop(self, stmt, body, live, record):
-        head = set(live)             # live where the loop tests whether to go on
-        while True:
-            self.exits.append(head | live)
-            start = self.walk(body, head, False)
-            self.exits.pop()
-            new = head | start
-            if new == head:
-                break
-            head = new
-        self.exits.append(head | live)
-        self.walk(body, head, record)
-        self.exits.pop()
-        header = stmt.iter if isinstance(stmt, ast.For) else stmt.test
-        return head | _names(header, ast.Load)
-
-
 def _indent(line):
     return len(line) - len(line.lstrip())
 
@@ -169,7 +120,7 @@ def _temporary(stmt):
 def _reader(lines, statements, k, name, value):
     """The index of the first line after ``k`` that reads ``name`` if it is in the same
     straight run of lines and ``value`` may be computed there instead."""
-    read = _names(value, ast.Load)
+    read = names(value, ast.Load)
     depth = _indent(lines[k])
     for j in range(k + 1, len(lines)):
         stmt = statements[j]
@@ -179,10 +130,10 @@ def _reader(lines, statements, k, name, value):
             return None
         if _indent(lines[j]) != depth or lines[j].rstrip().endswith(":"):
             return None                     # the straight run of lines ends
-        if name in _names(stmt, ast.Load):
+        if name in names(stmt, ast.Load):
             simple = isinstance(stmt, (ast.Assign, ast.Expr)) and len(_loads(stmt, name)) == 1
             return j if simple and not _may_write_inside(stmt) else None
-        if not _writes_nothing(stmt) or _names(stmt, ast.Store) & (read | {name}):
+        if not _writes_nothing(stmt) or names(stmt, ast.Store) & (read | {name}):
             return None
     return None
 
@@ -209,7 +160,7 @@ def fuse_temporaries(lines):
     into the expression that reads them."""
     lines = list(lines)
     statements = [parse_line(line) for line in lines]
-    live_after = _Liveness(lines).after
+    live = live_after(lines)
     dropped = set()
     for k, stmt in enumerate(statements):
         found = _temporary(stmt) if stmt is not None else None
@@ -217,7 +168,7 @@ def fuse_temporaries(lines):
             continue
         name, value = found
         j = _reader(lines, statements, k, name, value)
-        if j is None or name in live_after[j]:
+        if j is None or name in live[j]:
             continue                        # read again later: it keeps its name
         statements[j] = ast.fix_missing_locations(_Substitute(name, value).visit(statements[j]))
         lines[j] = lines[j][:_indent(lines[j])] + ast.unparse(statements[j])
