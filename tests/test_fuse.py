@@ -71,3 +71,13 @@ def test_generated_primal_reads_as_the_user_wrote_it_and_gives_the_same_numbers(
     expected = 2.0 * s * s * (1.0 - s)
     np.testing.assert_allclose(srcdiff.grad(sigmoid_loss)(x), expected, rtol=1e-12)
     np.testing.assert_allclose(srcdiff.grad(sigmoid_loss, mode="tape")(x), expected, rtol=1e-12)
+
+
+def test_consecutive_contributions_to_one_cotangent_are_one_sum():
+    assert fused("dy = dz * y\ndy = dy + dz * y") == ["dy = dz * y + dz * y"]
+    assert fused("dy = a\ndy = dy + b\ndy = dy + c") == ["dy = a + b + c"]
+    for body in ("dy = a\n# f.py:3: z = y\ndy = dy + b",      # another source line
+                 "dy = a\ndx = dy + b",                     # another cotangent
+                 "dy = a\ndy = dy + dy * b",                # reads the first part
+                 "dy = a\nif c:\n    dy = dy + b"):          # in a block below
+        assert len([line for line in fused(body) if not line.startswith("#")]) > 1, body

@@ -20,10 +20,10 @@ def compiled(helper, *args):
     return call(*args)
 
 
-@pytest.mark.parametrize("like", [np.zeros(1), np.zeros((1, 4)), np.zeros((3, 1)),
-                                  np.zeros((1, 1)), np.zeros((3, 4))])
-def test_unbroadcast(like):
-    g = M if like.ndim == 2 else V
+@pytest.mark.parametrize("g, like", [(V, np.zeros(1)), (M, np.zeros((1, 4))),
+                                     (M, np.zeros((3, 1))), (M, np.zeros((1, 1))),
+                                     (M, np.zeros((3, 4))), (M, np.zeros(4)), (M, np.zeros(1))])
+def test_unbroadcast(g, like):
     np.testing.assert_allclose(compiled(runtime.unbroadcast, g, like),
                                runtime.unbroadcast(g, like), rtol=1e-14)
 

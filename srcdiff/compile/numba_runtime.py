@@ -67,6 +67,17 @@ def _sum_to_matrix(g, like):
 
 
 @register_jitable
+def _sum_rows_to_vector(g, like):
+    """``_sum_to`` of a matrix into a vector (a row broadcast down the matrix)."""
+    out = np.zeros(like.shape)
+    one = like.shape[0] == 1
+    for i in range(g.shape[0]):
+        for j in range(g.shape[1]):
+            out[0 if one else j] += g[i, j]
+    return out
+
+
+@register_jitable
 def _lanes(a, axis):
     """``a`` as (before, along, after): reducing the middle axis reduces ``axis``."""
     c = np.ascontiguousarray(a)
@@ -103,6 +114,8 @@ def _unbroadcast(g, like):
         return lambda g, like: g
     if not _is_array(g) or g.ndim < like.ndim:
         return None
+    if g.ndim == 2 and like.ndim == 1 and g.dtype == types.float64:
+        return lambda g, like: _sum_rows_to_vector(g, like)
     if g.ndim != like.ndim or g.dtype != types.float64:
         return lambda g, like: _sum_to(g, like)
     sum_to = {1: _sum_to_vector, 2: _sum_to_matrix}.get(g.ndim, _sum_to)

@@ -15,6 +15,9 @@ operator or a unary minus.  Nothing between the two lines may rebind a name it r
 write into an array (``a[i] = v``, the runtime's in-place helpers) or call anything
 srcdiff does not know to be free of side effects: the value computed later is then
 the value computed before.  Values read twice stay named, as the adjoint reads them.
+
+Two contributions to one cotangent on consecutive lines (``dy = dz * y`` then
+``dy = dy + dz * y``, from ``z = y * y``) become one sum, for the same reason.
 """
 import ast
 import copy
@@ -155,10 +158,43 @@ def _drop_empty_headers(lines, dropped):
     return keep
 
 
+def _sum_of(first, second):
+    """``n = a`` and then ``n = n + b`` as ``n = a + b``, or None."""
+    if not (isinstance(first, ast.Assign) and isinstance(second, ast.Assign)
+            and len(first.targets) == len(second.targets) == 1
+            and isinstance(first.targets[0], ast.Name)):
+        return None
+    name, value = first.targets[0].id, second.value
+    if not (isinstance(second.targets[0], ast.Name) and second.targets[0].id == name
+            and isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+            and isinstance(value.left, ast.Name) and value.left.id == name
+            and name not in names(value.right, ast.Load)):
+        return None
+    return ast.Assign(first.targets, ast.BinOp(first.value, ast.Add(), value.right), lineno=0)
+
+
+def _merge_sums(lines):
+    """Contributions to one cotangent on consecutive lines, ``dy = a`` then
+    ``dy = dy + b``, as one line ``dy = a + b``: one array where there were two."""
+    out, last = [], None
+    for line in lines:
+        stmt = parse_line(line)
+        if stmt is not None and last is not None and _indent(line) == _indent(out[-1]):
+            merged = _sum_of(last, stmt)
+            if merged is not None:
+                last = ast.fix_missing_locations(merged)
+                out[-1] = line[:_indent(line)] + ast.unparse(last)
+                continue
+        out.append(line)
+        last = stmt if stmt is not None and not line.rstrip().endswith(":") else None
+    return out
+
+
 def fuse_temporaries(lines):
     """``lines`` (one function's body) with elementwise temporaries read once written
-    into the expression that reads them."""
-    lines = list(lines)
+    into the expression that reads them, and consecutive contributions to one
+    cotangent summed on one line."""
+    lines = _merge_sums(lines)
     statements = [parse_line(line) for line in lines]
     live = live_after(lines)
     dropped = set()
