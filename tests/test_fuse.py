@@ -75,9 +75,30 @@ def test_generated_primal_reads_as_the_user_wrote_it_and_gives_the_same_numbers(
 
 def test_consecutive_contributions_to_one_cotangent_are_one_sum():
     assert fused("dy = dz * y\ndy = dy + dz * y") == ["dy = dz * y + dz * y"]
-    assert fused("dy = a\ndy = dy + b\ndy = dy + c") == ["dy = a + b + c"]
+    assert fused("dy = a\ndy = dy + b\ndy = dy - c") == ["dy = a + b - c"]
     for body in ("dy = a\n# f.py:3: z = y\ndy = dy + b",      # another source line
                  "dy = a\ndx = dy + b",                     # another cotangent
                  "dy = a\ndy = dy + dy * b",                # reads the first part
                  "dy = a\nif c:\n    dy = dy + b"):          # in a block below
         assert len([line for line in fused(body) if not line.startswith("#")]) > 1, body
+
+
+def centred_norms(x, means):
+    total = 0.0
+    for j in range(means.shape[0]):
+        xc = x - means[j]
+        total = total + np.sum(xc * xc) * (j + 1.0)
+    return total
+
+
+def test_a_broadcast_difference_is_negated_after_it_is_summed():
+    # the cotangent of means[j] in x - means[j] sums a whole matrix down to a row:
+    # negating the row, not the matrix, makes one array fewer
+    g = srcdiff.grad(centred_norms, wrt=(0, 1))
+    backward = g.source.split("def centred_norms_backward")[1]
+    assert "-unbroadcast(" in backward and "unbroadcast(-" not in backward
+    x, means = np.linspace(-1.0, 1.0, 12).reshape(4, 3), np.array([[0.1, 0.2, 0.3], [1.0, 0.0, -1.0]])
+    dx, dmeans = g(x, means)
+    weights = np.array([1.0, 2.0])
+    np.testing.assert_allclose(dmeans, -2.0 * weights[:, None] * (x.sum(0) - 4 * means), rtol=1e-13)
+    np.testing.assert_allclose(dx, 2.0 * sum(w * (x - m) for w, m in zip(weights, means)), rtol=1e-13)

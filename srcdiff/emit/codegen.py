@@ -504,8 +504,10 @@ class _Backward:
             value = exprs[rule.wrt.index(c.param)]
             if _others_are_numbers(stmt, block.bindings, c.param, self.adj.fn.numbers):
                 value = _without_unbroadcast(value)
-            if target in started:
-                value = ast.BinOp(_load(target), ast.Add(), value)
+            if target in started:     # t + (-e) is t - e, to the last bit
+                negated = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+                value = ast.BinOp(_load(target), ast.Sub() if negated else ast.Add(),
+                                  value.operand if negated else value)
             started.add(target)
             out.add(_assign(target, value))
         if stmt.target in carried:
@@ -530,7 +532,10 @@ def _others_are_numbers(stmt, bindings, param, numbers):
 
 
 def _without_unbroadcast(value):
-    """``unbroadcast(e, x)`` as ``e``, where ``e`` has ``x``'s shape already."""
+    """``unbroadcast(e, x)`` as ``e`` (and ``-unbroadcast(e, x)`` as ``-e``), where ``e``
+    has ``x``'s shape already."""
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        return ast.UnaryOp(ast.USub(), _without_unbroadcast(value.operand))
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
             and value.func.id == "unbroadcast":
         return value.args[0]

@@ -159,18 +159,18 @@ def _drop_empty_headers(lines, dropped):
 
 
 def _sum_of(first, second):
-    """``n = a`` and then ``n = n + b`` as ``n = a + b``, or None."""
+    """``n = a`` and then ``n = n + b`` as ``n = a + b`` (or ``-`` both), or None."""
     if not (isinstance(first, ast.Assign) and isinstance(second, ast.Assign)
             and len(first.targets) == len(second.targets) == 1
             and isinstance(first.targets[0], ast.Name)):
         return None
     name, value = first.targets[0].id, second.value
     if not (isinstance(second.targets[0], ast.Name) and second.targets[0].id == name
-            and isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add)
+            and isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Add, ast.Sub))
             and isinstance(value.left, ast.Name) and value.left.id == name
             and name not in names(value.right, ast.Load)):
         return None
-    return ast.Assign(first.targets, ast.BinOp(first.value, ast.Add(), value.right), lineno=0)
+    return ast.Assign(first.targets, ast.BinOp(first.value, value.op, value.right), lineno=0)
 
 
 def _merge_sums(lines):

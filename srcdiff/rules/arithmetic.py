@@ -31,7 +31,8 @@ def add(g, ans, x, y):
 
 @rule(np.subtract)
 def subtract(g, ans, x, y):
-    return unbroadcast(g, x), unbroadcast(-g, y)
+    # negated after summing: no array of -g where y was broadcast
+    return unbroadcast(g, x), -unbroadcast(g, y)
 
 
 @rule(np.multiply)
