@@ -14,7 +14,8 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at", "zero_at", "copy_of", "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
+    "stack_push", "assign_at", "zero_at", "copy_of", "broadcast_stand_in", "matmul_stand_in",
+    "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
 ]
@@ -23,7 +24,9 @@ __all__ = [
 # a value read only there need not be kept for the adjoint, its shape will do
 SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
-              ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2)}
+              ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2),
+              ("broadcast_stand_in", 0), ("broadcast_stand_in", 1),
+              ("matmul_stand_in", 0), ("matmul_stand_in", 1)}
 
 
 def _axes(axis, ndim):
@@ -232,6 +235,33 @@ def zero_at(a, index):
 def copy_of(value):
     """``value``, copied if it is an array (a part of an array about to be zeroed)."""
     return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def broadcast_stand_in(a, b):
+    """A zero-strided stand-in shaped like ``a`` and ``b`` broadcast together, computing
+    nothing (0.0 for two scalars): an elementwise result a loop's adjoint reads only for
+    its shape, as its backward rebuilds it.
+
+    >>> broadcast_stand_in(np.ones((4, 1)), np.ones(3)).shape
+    (4, 3)
+    """
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    return np.broadcast_to(np.zeros(()), shape) if shape else 0.0
+
+
+def matmul_stand_in(a, b):
+    """A zero-strided stand-in shaped like ``a @ b``, computing nothing (0.0 for two
+    vectors): ``broadcast_stand_in`` for a matrix product."""
+    sa, sb = np.shape(a), np.shape(b)
+    if len(sa) == 1 and len(sb) == 1:
+        return 0.0
+    if len(sb) == 1:
+        shape = sa[:-1]
+    elif len(sa) == 1:
+        shape = sb[:-2] + sb[-1:]
+    else:
+        shape = np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
+    return np.broadcast_to(np.zeros(()), shape)
 
 
 def shape_of(value):

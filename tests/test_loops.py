@@ -427,3 +427,54 @@ def test_loops_rerun_by_the_backward_keep_only_what_it_reads():
     np.testing.assert_allclose(g(v), expected, rtol=1e-12)
     assert srcdiff.check_grad(lower_triangles, v) < 1e-7
     assert g.jitted, g.jit_reason
+
+
+def tanh_rnn(Wx, Wh, xs, h):
+    for t in range(xs.shape[0]):
+        h = np.tanh(xs[t] @ Wx + h @ Wh)
+    return np.sum(h * h)
+
+
+def tanh_until(x):
+    y = x
+    while np.sum(y) < 2.5:
+        y = np.tanh(y * 1.5 + 0.4)
+    return np.sum(y * y)
+
+
+def tanh_until_break(x, limit):
+    y = x
+    for i in range(20):
+        y = np.tanh(y * 1.5 + 0.4)
+        if np.sum(y) > limit:
+            break
+    return np.sum(y * y)
+
+
+@BOTH
+def test_the_value_an_iteration_ends_with_is_the_next_ones_stacked_start(jit):
+    # tanh's adjoint reads the new h: it is the stacked h of the next iteration (one
+    # more entry holds the last), not a recomputation of both products and the tanh;
+    # the products are read for their shapes only, so stand-ins take their place
+    rng = np.random.default_rng(5)
+    args = (rng.standard_normal((3, 4)) * 0.5, rng.standard_normal((4, 4)) * 0.5,
+            rng.standard_normal((6, 2, 3)), rng.standard_normal((2, 4)))
+    g = srcdiff.grad(tanh_rnn, wrt=(0, 1), jit=jit)
+    reversed_body = g.source.split("def tanh_rnn_backward")[1].split("for k_t in range(")[1]
+    reversed_body = "\n".join(line for line in reversed_body.splitlines()
+                              if not line.lstrip().startswith("#"))
+    assert re.search(r"h_\d+_stack\[k_t \+ 1\]", reversed_body)
+    assert "matmul_stand_in(" in reversed_body
+    assert " @ " not in reversed_body and "np.tanh" not in reversed_body
+    tape = srcdiff.grad(tanh_rnn, wrt=(0, 1), mode="tape")(*args)
+    for got, want in zip(g(*args), tape, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert srcdiff.check_grad(tanh_rnn, *args, wrt=(0, 1, 2, 3)) < 1e-6
+    assert g.jitted == jit, g.jit_reason
+    x = np.array([0.1, -0.3, 0.2])
+    for fun, extra in ((tanh_until, ()), (tanh_until_break, (2.0,))):
+        gf = srcdiff.grad(fun, jit=jit)
+        assert "_stack[k_" in gf.source and "+ 1]" in gf.source, fun.__name__
+        np.testing.assert_allclose(gf(x, *extra), srcdiff.grad(fun, mode="tape")(x, *extra),
+                                   rtol=1e-12)
+        assert srcdiff.check_grad(fun, x, *extra) < 1e-6

@@ -56,3 +56,15 @@ def test_parts_of_a_vector():
                                       runtime.concat_part(g, arrays, 0, part))
         np.testing.assert_array_equal(compiled(runtime.stack_part, g, 0, part),
                                       runtime.stack_part(g, 0, part))
+
+
+@pytest.mark.parametrize("a, b", [(M, V[:4]), (M[:, :1], V[:4]), (2.0, M), (M, 2.0), (1.0, 2.0)])
+def test_broadcast_stand_in(a, b):
+    got, want = compiled(runtime.broadcast_stand_in, a, b), runtime.broadcast_stand_in(a, b)
+    assert np.shape(got) == np.shape(want) == np.shape(np.add(a, b))
+
+
+@pytest.mark.parametrize("a, b", [(M, M.T), (M, V[:4]), (V[:3], M), (V[:4], V[:4])])
+def test_matmul_stand_in(a, b):
+    got, want = compiled(runtime.matmul_stand_in, a, b), runtime.matmul_stand_in(a, b)
+    assert np.shape(got) == np.shape(want) == np.shape(a @ b)

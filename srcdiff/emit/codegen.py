@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import runtime
 from ..ir.analysis import bind
-from ..ir.nodes import Const, For, If, Opaque, Seq, Slice, Var, applies
+from ..ir.nodes import Const, For, If, Opaque, Seq, Slice, Var, applies, reads
 from ..ir.writes import in_place
 from ..ir.nodes import atom_vars as _atom_names
 from ..transform.reverse import BranchBlock, LoopBlock
@@ -185,6 +185,7 @@ class _Loops:
         self.undos = {}        # id(For) -> {carried name: names of its undo log}
         self.logged = {}       # id of a write -> the undo log it writes to
         self.copies = {}       # id(a loop with fewer statements) -> (it, the loop it is of)
+        self.finals = set()    # (id(For), name): stacks that also keep the value after the loop
 
     def key(self, loop):
         """Who ``loop``'s recording belongs to: itself, or the loop it is a pruned copy of."""
@@ -221,14 +222,23 @@ class _Loops:
                 self.logged[id(write)] = logs[name]
         return logs[name]
 
-    def stack(self, loop, name, shape_only=False):
-        """The stack of ``name``'s value per iteration, or only of its shape."""
+    def stack(self, loop, name, shape_only=False, final=False):
+        """The stack of ``name``'s value per iteration, or only of its shape; ``final``:
+        with one more entry, the value after the loop (entry k + 1 is then the value
+        iteration k ends with)."""
         self.of(loop)
         stacks = self.stacks[id(loop)]
         if name not in stacks:
             stacks[name] = (self.namer.fresh(f"{name}_{'shapes' if shape_only else 'stack'}"),
                             name, shape_only)
+        if final:
+            self.finals.add((id(loop), name))
         return stacks[name][0]
+
+    def by_value(self, loop, name):
+        """Whether ``loop`` stacks ``name``'s value (not only its shape)."""
+        entry = self.stacks.get(id(loop), {}).get(name)
+        return entry is not None and not entry[2]
 
 
 def _range_args(loop):
@@ -238,10 +248,12 @@ def _range_args(loop):
 _COPYING = (set(), set())     # no in-place writes: what the backward's recomputing uses
 
 
-def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING):
+def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING, stand_ins=None):
     """The primal statements of ``body``, leaving out assigns to ``skip``; with ``loops``,
     loops also record what their adjoint reads (their trip count, stacks of values).
-    ``writes`` (from ``ir.writes.in_place``) says which writes go into the array itself."""
+    ``writes`` (from ``ir.writes.in_place``) says which writes go into the array itself;
+    ``stand_ins`` (id of a statement -> an expression) what stands in for a value
+    needed only for its shape."""
     for stmt in body:
         if isinstance(stmt, If):
             out.header(stmt.loc)
@@ -267,6 +279,8 @@ def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING):
                 out.add(_assign(stmt.target, to_ast(stmt.args[0])))
             elif id(stmt) in copies:           # the loop owns the array it writes into
                 out.add(_assign(stmt.target, ast.Call(_path("np.copy"), [to_ast(stmt.args[0])], [])))
+            elif stand_ins and id(stmt) in stand_ins:
+                out.add(_assign(stmt.target, stand_ins[id(stmt)]))
             else:
                 out.add(_assign(stmt.target, primal_expr(stmt)))
 
@@ -282,9 +296,11 @@ def _emit_loop(loop, out, loops, writes=_COPYING):
         if loop.index is not None:
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
         size = count if loop.index is not None else 8   # a while loop's stacks grow
+        finals = [(stack, name) for stack, name, _ in stacks.values() if (key, name) in loops.finals]
         for stack, name, shape_only in stacks.values():
             item = f"shape_of({name})" if shape_only else name
-            out.put(f"{stack} = stack_alloc({size}, {item})", assigns=stack)
+            room = f"{size} + 1" if (stack, name) in finals and loop.index is not None else size
+            out.put(f"{stack} = stack_alloc({room}, {item})", assigns=stack)
         for name, (old, at, logged, marks) in undos.items():
             out.put(f"{old}, {at} = undo_alloc({name})", assigns=old)
             out.order.setdefault(at)
@@ -318,6 +334,9 @@ def _emit_loop(loop, out, loops, writes=_COPYING):
     out.block(opener, body)
     if record and (loop.index is None or loop.exit is not None):
         out.put(f"{count} = {counter}", assigns=count)   # the iterations that ran
+    for stack, name in (finals if record else ()):      # and the value they end with
+        out.put(f"{stack} = stack_push({stack}, {counter}, {name})" if loop.index is None
+                else f"{stack}[{counter}] = {name}")
 
 
 def _primal_body(fn, loops=None, skip=()):
@@ -385,6 +404,38 @@ def _zeros(target, var):
     return _assign(target, ast.Call(_load("zeros_like"), [_load(var)], []))
 
 
+def _stand_in(stmt, numbers):
+    """What can stand in for ``stmt``'s value where only its shape is read: an operand
+    of the same shape, a stand-in of the broadcast or matrix product's shape; or None."""
+    impl, args = getattr(stmt.prim, "impl", None), stmt.args
+    if stmt.kwargs or stmt.callee or not all(isinstance(a, (Var, Const)) for a in args):
+        return None
+    arrays = [a for a in args if isinstance(a, Var) and a.name not in numbers]
+    if impl is np.matmul and len(arrays) == 2:
+        return ast.Call(_load("matmul_stand_in"), [to_ast(a) for a in args], [])
+    if not isinstance(impl, np.ufunc) or not 1 <= len(args) <= 2 or not arrays:
+        return None
+    if len(arrays) == 1:       # the others are numbers: the result has its shape
+        return to_ast(arrays[0])
+    return ast.Call(_load("broadcast_stand_in"), [to_ast(a) for a in args], [])
+
+
+def _stand_ins(statements, by_value, numbers):
+    """{id of a statement: its stand-in} for the statements of a reversed iteration
+    whose values are read only for their shape (the first use sees them all)."""
+    value, found = set(by_value), {}
+    for stmt in reversed(statements):
+        if isinstance(stmt, (If, For)):
+            value |= reads([stmt])
+            continue
+        stand_in = _stand_in(stmt, numbers) if stmt.target not in value else None
+        if stand_in is not None:
+            found[id(stmt)] = stand_in
+        else:
+            value |= set(stmt.reads())
+    return found
+
+
 class _Backward:
     """Writes the adjoint: blocks in reverse order, branches re-taken as in the forward pass,
     loops run backwards from their recorded values."""
@@ -413,8 +464,11 @@ class _Backward:
                 self.out.add(_zeros(target, c.var))
                 started.add(target)
 
-    def recomputed(self, emit_adjoint, statements, skip):
-        """Emit the adjoint, then put before it the statements that recompute what it reads."""
+    def recomputed(self, emit_adjoint, statements, skip, loop=None):
+        """Emit the adjoint, then put before it the statements that recompute what it
+        reads: in ``loop``'s reversed body, the value an iteration ends a carried value
+        with is the next iteration's stacked one, and values read only for their shape
+        get stand-ins."""
         out = self.out
         mark = len(out.lines)
         emit_adjoint()
@@ -422,9 +476,36 @@ class _Backward:
         del out.lines[mark:]
         out._last = None
         needed = _reads(adjoint_lines) if adjoint_lines else set()
-        _emit_forward(_needed([s for s in statements if getattr(s, "target", None) not in skip],
-                              needed, self.loops), out, self.loops)
+        by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(adjoint_lines)))) \
+            if adjoint_lines else set()
+        ends = self.ends_from_stack(loop, by_value) if loop is not None else {}
+        kept = _needed([s for s in statements if getattr(s, "target", None) not in skip
+                        and getattr(s, "target", None) not in ends], needed, self.loops)
+        for line in ends.values():
+            out.put(line)
+        stand_ins = _stand_ins(kept, by_value, self.adj.fn.numbers) if loop is not None else None
+        _emit_forward(kept, out, self.loops, stand_ins=stand_ins)
         out.lines += adjoint_lines
+
+    def ends_from_stack(self, loop, by_value):
+        """{y: ``y = c_stack[k + 1]``} for each ``c = y`` ending an iteration of ``loop``
+        whose ``y`` the adjoint reads: the value the next iteration starts with."""
+        carried, counter = set(loop.carried), self.loops.of(loop)[1]
+        assigned = [s.target for s in applies(loop.body)]
+        # a value with one definition, in the body itself: one value per iteration
+        defined = {s.target for s in loop.body if not isinstance(s, (If, For))
+                   and assigned.count(s.target) == 1}
+        undoable = self.undoable.get(id(loop), {})
+        ends = {}
+        for stmt in loop.body:
+            if isinstance(stmt, (If, For)) or stmt.target not in carried \
+                    or stmt.prim.name != "assign" or not isinstance(stmt.args[0], Var):
+                continue
+            value = stmt.args[0].name
+            if value in by_value and value in defined and stmt.target not in undoable:
+                stack = self.loops.stack(loop, stmt.target, final=True)
+                ends[value] = f"{value} = {stack}[{counter} + 1]"
+        return ends
 
     def branch(self, block, started, recompute):
         stmt, out = block.stmt, self.out
@@ -457,7 +538,7 @@ class _Backward:
             mark = len(out.lines)
             inner_started = set(started)
             self.recomputed(lambda: self.blocks(block.body, inner_started, recompute=False,
-                                                carried=carried), loop.body, carried)
+                                                carried=carried), loop.body, carried, loop)
             for name in sorted(carried):     # a carried value no statement sent anything to
                 g = self.names.get(name)
                 if g in started and g not in inner_started:
@@ -472,7 +553,7 @@ class _Backward:
                     restored.append(f"{logged} = undo_writes({name}, {old}, {at}, "
                                     f"{marks}[{counter}], {logged})")
                     rolled.append(name)
-                elif name in by_value:
+                elif name in by_value or self.loops.by_value(loop, name):
                     restored.append(f"{name} = {self.loops.stack(loop, name)}[{counter}]")
                 else:       # read for its shape only: the shape is stored, not the value
                     shapes = self.loops.stack(loop, name, shape_only=True)
