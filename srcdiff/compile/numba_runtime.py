@@ -69,12 +69,10 @@ def _sum_to_matrix(g, like):
 @register_jitable
 def _sum_rows_to_vector(g, like):
     """``_sum_to`` of a matrix into a vector (a row broadcast down the matrix)."""
-    out = np.zeros(like.shape)
-    one = like.shape[0] == 1
+    rows = np.zeros(g.shape[1])
     for i in range(g.shape[0]):
-        for j in range(g.shape[1]):
-            out[0 if one else j] += g[i, j]
-    return out
+        rows += g[i]
+    return _sum_to_vector(rows, like)
 
 
 @register_jitable
