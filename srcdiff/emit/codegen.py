@@ -413,7 +413,8 @@ def _stand_in(stmt, numbers):
     arrays = [a for a in args if isinstance(a, Var) and a.name not in numbers]
     if impl is np.matmul and len(arrays) == 2:
         return ast.Call(_load("matmul_stand_in"), [to_ast(a) for a in args], [])
-    if not isinstance(impl, np.ufunc) or not 1 <= len(args) <= 2 or not arrays:
+    if not isinstance(impl, np.ufunc) or impl.nout != 1 or not 1 <= len(args) <= 2 \
+            or not arrays:
         return None
     if len(arrays) == 1:       # the others are numbers: the result has its shape
         return to_ast(arrays[0])
