@@ -14,7 +14,8 @@ def sum_(g, ans, a, axis=None, keepdims=False):
 
 @rule(np.mean)
 def mean(g, ans, a, axis=None, keepdims=False):
-    return expand_reduced(g, a, axis, keepdims) / reduced_count(a, ans)
+    # divided before it is spread out: the same quotients, computed once per mean
+    return expand_reduced(g / reduced_count(a, ans), a, axis, keepdims)
 
 
 @rule(np.prod)
