@@ -422,6 +422,9 @@ def test_loops_rerun_by_the_backward_keep_only_what_it_reads():
     reversed_columns = backward.split("for k_col in range(")[1]
     assert re.search(r"pos_\d+_stack\[k_row\]", reversed_columns)
     assert "assign_at(L" not in reversed_columns and "L_1_stack" not in g.source
+    # the forward pass records only its own loops: the backward reruns the nested ones
+    forward = g.source.split("def lower_triangles_forward")[1].split("\ndef ")[0]
+    assert "trip_count" in forward and not re.search(r"pos(_\d+)?_stack", forward)
     row = np.array([1.0, 2.0, 3.0, 2.0, 3.0, 3.0])
     expected = 2.0 * v * row * row * np.array([[1.0], [2.0]])
     np.testing.assert_allclose(g(v), expected, rtol=1e-12)

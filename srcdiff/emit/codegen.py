@@ -248,21 +248,25 @@ def _range_args(loop):
 _COPYING = (set(), set())     # no in-place writes: what the backward's recomputing uses
 
 
-def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING, stand_ins=None):
+def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING, stand_ins=None,
+                  nested=False):
     """The primal statements of ``body``, leaving out assigns to ``skip``; with ``loops``,
-    loops also record what their adjoint reads (their trip count, stacks of values).
-    ``writes`` (from ``ir.writes.in_place``) says which writes go into the array itself;
-    ``stand_ins`` (id of a statement -> an expression) what stands in for a value
-    needed only for its shape."""
+    loops also record what their adjoint reads (their trip count, stacks of values),
+    except loops ``nested`` in a loop: the backward reruns the outer loop's body, and
+    with it their recording. ``writes`` (from ``ir.writes.in_place``) says which writes
+    go into the array itself; ``stand_ins`` (id of a statement -> an expression) what
+    stands in for a value needed only for its shape."""
     for stmt in body:
         if isinstance(stmt, If):
             out.header(stmt.loc)
             cond = ast.unparse(to_ast(stmt.cond))
-            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out, loops, (), writes))
+            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out, loops, (), writes,
+                                                                  nested=nested))
             if stmt.orelse:
-                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out, loops, (), writes))
+                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out, loops, (), writes,
+                                                                nested=nested))
         elif isinstance(stmt, For):
-            _emit_loop(stmt, out, loops, writes)
+            _emit_loop(stmt, out, loops, writes, nested)
         elif stmt.target not in skip:
             out.header(stmt.loc)
             in_place, copies = writes[:2]
@@ -285,10 +289,10 @@ def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING, stand_ins=Non
                 out.add(_assign(stmt.target, primal_expr(stmt)))
 
 
-def _emit_loop(loop, out, loops, writes=_COPYING):
+def _emit_loop(loop, out, loops, writes=_COPYING, nested=False):
     out.header(loop.loc)
     key = loops.key(loop) if loops is not None else None
-    record = key in loops.names if loops is not None else False
+    record = key in loops.names if loops is not None and not nested else False
     stacks = loops.stacks[key] if record else {}
     undos = loops.undos.get(key, {}) if record else {}
     if record:
@@ -324,7 +328,7 @@ def _emit_loop(loop, out, loops, writes=_COPYING):
                 out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
             else:
                 out.put(f"{stack}[{counter}] = {name}")
-        _emit_forward(loop.body, out, loops, (), writes)
+        _emit_forward(loop.body, out, loops, (), writes, nested=True)
         if record:
             out.put(f"{counter} = {counter} + 1")
         if loop.exit is not None:
