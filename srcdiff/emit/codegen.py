@@ -300,7 +300,8 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False):
         if loop.index is not None:
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
         size = count if loop.index is not None else 8   # a while loop's stacks grow
-        finals = [(stack, name) for stack, name, _ in stacks.values() if (key, name) in loops.finals]
+        finals = [(stack, name) for stack, name, _ in stacks.values()
+                  if (key, name) in loops.finals]
         for stack, name, shape_only in stacks.values():
             item = f"shape_of({name})" if shape_only else name
             room = f"{size} + 1" if (stack, name) in finals and loop.index is not None else size
@@ -481,8 +482,7 @@ class _Backward:
         del out.lines[mark:]
         out._last = None
         needed = _reads(adjoint_lines) if adjoint_lines else set()
-        by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(adjoint_lines)))) \
-            if adjoint_lines else set()
+        by_value = _by_value(adjoint_lines)
         ends = self.ends_from_stack(loop, by_value) if loop is not None else {}
         kept = _needed([s for s in statements if getattr(s, "target", None) not in skip
                         and getattr(s, "target", None) not in ends], needed, self.loops)
@@ -549,7 +549,7 @@ class _Backward:
                 if g in started and g not in inner_started:
                     out.add(_zeros(g, name))
             lines = out.lines[mark:]
-            by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(lines)))) if lines else set()
+            by_value = _by_value(lines)
             restored = []
             undoable = self.undoable.get(id(loop), {})
             for name in sorted(carried & _reads(lines)):
@@ -668,6 +668,11 @@ def _inputs(lines):
     return set(needed)
 
 
+def _by_value(lines):
+    """The names the lines read for their values (``reads_by_value``)."""
+    return reads_by_value(ast.parse(textwrap.dedent("\n".join(lines)))) if lines else set()
+
+
 def _reads(lines):
     """Every name the lines read."""
     tree = ast.parse(textwrap.dedent("\n".join(lines)))
@@ -736,7 +741,7 @@ def generate(fn, adj):
     result_read = result in read and result not in params
     # a value the backward reads only for its shape is handed over as a stand-in of
     # that shape, so that its memory is not kept alive for the backward pass
-    by_value = reads_by_value(ast.parse(textwrap.dedent("\n".join(backward.lines))))
+    by_value = _by_value(backward.lines)
     handed = [n if n in by_value else f"shape_proxy(shape_of({n}), {n})" for n in saved]
     stand_ins = {"shape_of", "shape_proxy"} if handed != saved else set()
     prelude_lines = _Lines()
