@@ -419,6 +419,49 @@ def inner_index_after_outer(m):
 
 P = np.array([0.5, -1.0, 2.0, 0.25])
 
+def linear_inner(x):
+    # the inner loop's adjoint reads nothing of it but its trip count
+    s = x * 1.0
+    for i in range(3):
+        for j in range(i + 1):
+            s = s * 1.5
+    return np.sum(s * 2.0)
+
+
+def linear_inner_while(x):
+    s = x * 1.0
+    for i in range(3):
+        k = 0
+        while k <= i:
+            s = s * 1.5
+            k = k + 1
+    return np.sum(s * 2.0)
+
+
+def linear_inner_branch(x):
+    s = x * 1.0
+    for i in range(3):
+        if i > 0:
+            for j in range(i + 1):
+                s = s * 1.5
+    return np.sum(s * 2.0)
+
+
+def int_start(x):
+    # s starts as an int and goes on as floats: its stack holds floats
+    s = 0
+    for i in range(3):
+        s = np.tanh(s + x)
+    return s * s
+
+
+def int_start_while(x):
+    s = 0
+    while s < 0.9:
+        s = np.tanh(s + x)
+    return s * s
+
+
 CASES = [
     (recurrence, (X[:2], 5), (0,)),
     (lotka_volterra, (1.1, 0.4, 200), (0, 1)),
@@ -472,4 +515,9 @@ CASES = [
     (last_row, (M,), (0,)),
     (counter_after_loop, (X,), (0,)),
     (inner_index_after_outer, (M,), (0,)),
+    (linear_inner, (X,), (0,)),
+    (linear_inner_while, (X,), (0,)),
+    (linear_inner_branch, (X,), (0,)),
+    (int_start, (0.7,), (0,)),
+    (int_start_while, (0.7,), (0,)),
 ]

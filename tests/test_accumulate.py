@@ -88,3 +88,11 @@ def test_zeroing_in_place_keeps_the_part_it_read(jit):
     assert "zero_at(" in g.source and "copy_of(" in g.source
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(g(x), 10.0 * x, rtol=1e-14)
+
+
+def test_only_plain_zeroing_and_plain_moves_count():
+    # zero_at writes 0.0: a write of -0.0 keeps its copy; a store into an element moves
+    # nothing into the array stored into
+    assert "zero_at" not in " ".join(rewritten("db_1 = dy * 2.0\ndb = assign_at(db_1, i, -0.0)"))
+    stored = "dx = zeros_like(x)\nst[k] = dx\nst = st + scatter_add(a, i, g)"
+    assert "scatter_add_to" not in " ".join(rewritten(stored))

@@ -22,6 +22,7 @@ starts with what holds both before the loop and after a pass through the body.
 """
 import ast
 import copy
+import math
 
 from .lines import line_blocks, live_after, names
 
@@ -65,8 +66,9 @@ def _zeroing(stmt):
         return None
     array, index, value = assign[1].args
     if not (isinstance(array, ast.Name) and isinstance(value, ast.Constant)
+            and type(value.value) is float and math.copysign(1.0, value.value) == 1.0
             and value.value == 0.0):
-        return None
+        return None                # zero_at writes 0.0: not -0.0, 0 or False
     return assign[0], array.id, ast.unparse(index)
 
 
@@ -176,7 +178,8 @@ class _Fresh:
         targets = {n for t in stmt.targets for n in _all_names(t)}
         value = stmt.value
         moved = isinstance(value, ast.Name) and value.id in fresh \
-            and value.id not in self.live[index]
+            and value.id not in self.live[index] \
+            and all(isinstance(t, ast.Name) for t in stmt.targets)
         fresh = fresh - targets
         if moved:                                  # the array changes hands, still unseen
             return (fresh - {value.id}) | targets

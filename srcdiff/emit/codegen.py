@@ -178,8 +178,9 @@ def _assign(name, value):
 class _Loops:
     """The names a loop's recording uses (trip count, counter, one stack per stored value)."""
 
-    def __init__(self, namer):
+    def __init__(self, namer, active=()):
         self.namer = namer
+        self.active = set(active)   # values with a derivative: their stacks hold floats
         self.names = {}        # id(For) -> (count, counter)
         self.stacks = {}       # id(For) -> {carried name: (stack, name, shape only?)}
         self.undos = {}        # id(For) -> {carried name: names of its undo log}
@@ -196,6 +197,14 @@ class _Loops:
         copy = dataclasses.replace(loop, body=body)
         self.copies[id(copy)] = (copy, self.copies.get(id(loop), (None, loop))[1])
         return copy
+
+    def recording(self, loop):
+        """The names ``loop``'s recording defines: its trip count, stacks and undo logs."""
+        key = self.key(loop)
+        if key not in self.names:
+            return set()
+        logs = {n for log in self.undos.get(key, {}).values() for n in log}
+        return {self.names[key][0]} | {stack for stack, _, _ in self.stacks[key].values()} | logs
 
     def read_inside(self, loop):
         """The names the recording of ``loop`` reads at the start of each iteration."""
@@ -303,7 +312,9 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False):
         finals = [(stack, name) for stack, name, _ in stacks.values()
                   if (key, name) in loops.finals]
         for stack, name, shape_only in stacks.values():
-            item = f"shape_of({name})" if shape_only else name
+            # a differentiated value may start as an int (s = 0) and go on as floats
+            item = f"shape_of({name})" if shape_only else \
+                f"1.0 * {name}" if name in loops.active else name
             room = f"{size} + 1" if (stack, name) in finals and loop.index is not None else size
             out.put(f"{stack} = stack_alloc({room}, {item})", assigns=stack)
         for name, (old, at, logged, marks) in undos.items():
@@ -359,12 +370,25 @@ def _needed(body, names, loops=None):
     return kept
 
 
+def _loops_in(stmt):
+    """``stmt`` if it is a loop, and the loops inside it."""
+    if isinstance(stmt, For):
+        yield stmt
+        for inner in stmt.test + stmt.body:
+            yield from _loops_in(inner)
+    elif isinstance(stmt, If):
+        for inner in stmt.then + stmt.orelse:
+            yield from _loops_in(inner)
+
+
 def _needed_names(body, names, loops=None):
     kept = []
     for stmt in reversed(body):
         targets = {s.target for s in applies([stmt])}
-        if not targets & names:
-            continue
+        recorded = loops is not None and any(loops.recording(loop) & names
+                                             for loop in _loops_in(stmt))
+        if not targets & names and not recorded:
+            continue                # a loop whose adjoint reads its trip count is needed
         if isinstance(stmt, If):
             then, then_names = _needed_names(stmt.then, set(names), loops)
             orelse, else_names = _needed_names(stmt.orelse, set(names), loops)
@@ -418,9 +442,9 @@ def _stand_in(stmt, numbers):
     arrays = [a for a in args if isinstance(a, Var) and a.name not in numbers]
     if impl is np.matmul and len(arrays) == 2:
         return ast.Call(_load("matmul_stand_in"), [to_ast(a) for a in args], [])
-    if not isinstance(impl, np.ufunc) or impl.nout != 1 or not 1 <= len(args) <= 2 \
-            or not arrays:
-        return None
+    if not isinstance(impl, np.ufunc) or impl.nout != 1 or impl.signature is not None \
+            or not 1 <= len(args) <= 2 or not arrays:
+        return None               # (a generalized ufunc, np.vecdot, has core dimensions)
     if len(arrays) == 1:       # the others are numbers: the result has its shape
         return to_ast(arrays[0])
     return ast.Call(_load("broadcast_stand_in"), [to_ast(a) for a in args], [])
@@ -450,7 +474,7 @@ class _Backward:
         self.adj = adj
         self.names = adj.adjoint_names
         self.out = _Lines()
-        self.loops = _Loops(adj.fn.namer)
+        self.loops = _Loops(adj.fn.namer, adj.active)
         self.undoable = in_place(adj.fn.body, adj.fn.numbers)[2]
 
     def blocks(self, blocks, started, recompute, carried=()):
