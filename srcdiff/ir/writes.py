@@ -91,8 +91,15 @@ def _undoable(loop, walk, writes, numbers):
     for stmt in _applies_outside_loops(loop.body):
         if _is_write(stmt) and walk.root.get(stmt.target) is not None:
             found.setdefault(walk.root[stmt.target], []).append(stmt)
+    # what each carried name is given at the end of an iteration: undoing the writes of
+    # an iteration from the next one's start is right only if that is the written array
+    ends = {s.target: s.args[0].name for s in loop.body if isinstance(s, Apply)
+            and s.target in loop.carried and getattr(s.prim, "name", None) == "assign"
+            and isinstance(s.args[0], Var)}
     result = {}
     for carried, stmts in found.items():
+        if walk.root.get(ends.get(carried)) != carried:
+            continue
         chain = {carried} | {s.target for s in stmts} | {s.args[0].name for s in stmts}
         every_write = [s for s in _applies_outside_loops(loop.body) if _is_write(s)
                        and isinstance(s.args[0], Var) and s.args[0].name in chain]
