@@ -350,6 +350,13 @@ def log_write(values, offsets, n, array, index):
     """Log ``array[index]``'s value (before a write there) as entry ``n``; returns the log
     (grown when full) and ``n + 1``."""
     parts = index if isinstance(index, tuple) else (index,)
+    if len(parts) < np.ndim(array):        # a row (a block): each of its elements
+        block = np.arange(array.size).reshape(array.shape)[index].reshape(-1)
+        for offset, value in zip(block, np.asarray(array[index]).reshape(-1), strict=True):
+            values = stack_push(values, n, value)
+            offsets = stack_push(offsets, n, int(offset))
+            n += 1
+        return values, offsets, n
     offset = int(np.ravel_multi_index(tuple(int(p) % d for p, d in zip(parts, array.shape)),
                                       array.shape))
     values = stack_push(values, n, array[index])

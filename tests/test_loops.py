@@ -498,3 +498,21 @@ def test_writes_are_undone_only_when_the_iteration_ends_with_the_written_array(j
     g = srcdiff.grad(written_then_replaced, jit=jit)
     assert "undo_writes" not in g.source
     assert srcdiff.check_grad(written_then_replaced, X[:3], jit=jit) < 1e-7
+
+
+def rows_recurrence(x):
+    s = np.zeros((4, 3))
+    s[0] = x
+    for i in range(1, 4):
+        s[i] = np.sin(s[i - 1]) * x
+    return np.sum(s * s)
+
+
+@BOTH
+def test_a_row_written_in_a_loop_is_logged_element_by_element(jit):
+    # s[i] = row writes a row: the undo log keeps each of its old elements (it raised
+    # in np.ravel_multi_index, taking the row's index for an element's)
+    g = srcdiff.grad(rows_recurrence, jit=jit)
+    assert "log_write" in g.source and "undo_writes" in g.source
+    assert srcdiff.check_grad(rows_recurrence, X[:3], jit=jit) < 1e-7
+    assert g.jitted == jit, g.jit_reason

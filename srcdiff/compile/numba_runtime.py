@@ -554,6 +554,15 @@ def _log_write(values, offsets, n, array, index):
     if not _is_array(array):
         return None
     parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    if array.ndim == 2 and isinstance(index, types.Integer):
+        def row(values, offsets, n, array, index):      # each element of the row
+            i = index % array.shape[0]
+            for j in range(array.shape[1]):
+                values = runtime.stack_push(values, n, array[i, j])
+                offsets = runtime.stack_push(offsets, n, i * array.shape[1] + j)
+                n += 1
+            return values, offsets, n
+        return row
     if len(parts) != array.ndim or not all(isinstance(p, types.Integer) for p in parts):
         return None
     ndim = array.ndim
