@@ -22,6 +22,9 @@ __all__ = [
 
 # (helper, argument position) where a helper reads only the argument's shape and dtype:
 # a value read only there need not be kept for the adjoint, its shape will do
+# the helpers that write into an argument (each of the others only reads its arguments)
+WRITES_INTO_ARGUMENT = {"scatter_add_to", "zero_at", "stack_push", "store_shape", "push_shape",
+                        "log_write", "undo_writes"}
 SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
               ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2),

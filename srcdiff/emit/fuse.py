@@ -25,18 +25,12 @@ import re
 
 import numpy as np
 
+from .. import runtime
 from .lines import live_after, names, parse_line
 
 _TEMPORARY = re.compile(r"d?_t\d+\Z")
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-# the runtime's helpers that only read their arguments (scatter_add_to, zero_at,
-# stack_push, store_shape, push_shape, log_write and undo_writes write into one)
-_RUNTIME_READS = {"unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
-                  "scatter_add", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
-                  "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count",
-                  "stack_alloc", "assign_at", "copy_of", "shape_of", "shape_proxy", "shape_at",
-                  "check_length", "undo_alloc", "sum_along", "mean_along", "prod_along",
-                  "max_along", "min_along", "norm_along", "cumsum_along"}
+_RUNTIME_READS = set(runtime.__all__) - runtime.WRITES_INTO_ARGUMENT
 _BUILTINS = {"len", "float", "int", "abs", "min", "max", "range", "tuple", "slice"}
 # NumPy functions that write into an argument
 _NUMPY_WRITES = {"copyto", "put", "place", "putmask", "fill_diagonal"}
