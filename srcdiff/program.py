@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 
-from .compile.jit import Compiled
+from .compile.jit import Compiled, python_values
 from .emit.codegen import generate
 from .errors import UnsupportedError
 from .frontend.lower import lower
@@ -33,15 +33,22 @@ class Program:
         self._free = list(fn.free_values.values())
         m = self.module
         self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward], jit)
+        # the common case, an input list handed over as it is: no globals, nothing hoisted
+        self._plain_inputs = not self._free and m.constants is None
+        # and backward reads only what forward returns after the result
+        self._saved_returned = not m.param_reads and not m.result_read
+        self._forward, self._backward = m.forward, m.backward
 
     @property
     def source(self):
         return self.module.text
 
     def _inputs(self, values):
-        # Python floats become np.float64 so that rules follow NumPy's rules for
-        # x ** -0.5 and 1 / 0 (inf, nan) rather than raising or turning complex
-        inputs = [np.float64(v) if type(v) is float else v for v in values]
+        """The compiled functions' arguments: ``values``, the globals the function
+        reads, then what the constants function computes in Python."""
+        if self._plain_inputs:
+            return values
+        inputs = python_values(values)
         if self._free:
             inputs += [get() for get in self._free]
         m = self.module
@@ -55,18 +62,19 @@ class Program:
 
     def forward(self, values):
         """``(result, saved)``: the result, and what ``backward`` needs."""
-        inputs = self._inputs(values)
-        out = self.compiled(self.module.forward, *inputs)
-        m = self.module
-        read = [inputs[i] for i in m.param_reads]
+        inputs = values if self._plain_inputs else self._inputs(values)
+        out = self.compiled(self._forward, *inputs)
+        if self._saved_returned:
+            return out[0], out[1:]
+        read = [inputs[i] for i in self.module.param_reads]
         read += out[1:]
-        if m.result_read:
+        if self.module.result_read:
             read.append(out[0])
         return out[0], read
 
     def backward(self, saved, cotangent):
         """The cotangents of the ``wrt`` parameters, given the result's cotangent."""
-        return self.compiled(self.module.backward, *saved, cotangent)
+        return self.compiled(self._backward, *saved, cotangent)
 
 def _build(fun, wrt, jit, mode):
     if mode == "tape":
@@ -83,7 +91,7 @@ def program(fun, wrt, jit, mode="source"):
     """The Program of ``fun`` for ``wrt`` (a tuple of parameter indices), built once:
     the source transform's, or with ``mode`` "tape" (or "auto" when the transform
     refuses the function) a TapeProgram."""
-    key = (tuple(wrt), bool(jit), mode)
+    key = (wrt if type(wrt) is tuple else tuple(wrt), bool(jit), mode)
     entry = _PROGRAMS.get(id(fun))         # by id: no weak reference made per call
     if entry is None or entry[0]() is not fun:
         try:
@@ -91,10 +99,10 @@ def program(fun, wrt, jit, mode="source"):
         except TypeError:                  # not weak-referenceable: a builtin, say
             return _build(fun, wrt, jit, mode)
         entry = _PROGRAMS[id(fun)] = (ref, {})
-    per_fun = entry[1]
-    if key not in per_fun:
-        per_fun[key] = _build(fun, wrt, jit, mode)
-    return per_fun[key]
+    built = entry[1].get(key)
+    if built is None:
+        built = entry[1][key] = _build(fun, wrt, jit, mode)
+    return built
 
 
 def _forget(ref):

@@ -15,6 +15,7 @@ __all__ = [
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
     "stack_push", "assign_at", "zero_at", "copy_of", "broadcast_stand_in", "matmul_stand_in",
+    "reduced_stand_in",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
@@ -29,7 +30,7 @@ SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
               ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2),
               ("broadcast_stand_in", 0), ("broadcast_stand_in", 1),
-              ("matmul_stand_in", 0), ("matmul_stand_in", 1)}
+              ("matmul_stand_in", 0), ("matmul_stand_in", 1), ("reduced_stand_in", 0)}
 
 
 def _axes(axis, ndim):
@@ -249,6 +250,22 @@ def broadcast_stand_in(a, b):
     (4, 3)
     """
     shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    return np.broadcast_to(np.zeros(()), shape) if shape else 0.0
+
+
+def reduced_stand_in(a, axis, keepdims):
+    """A zero-strided stand-in shaped like a reduction of ``a`` over ``axis`` (an int or
+    None), computing nothing (0.0 where the result is a number).
+
+    >>> reduced_stand_in(np.ones((4, 3)), 1, True).shape
+    (4, 1)
+    """
+    shape = np.shape(a)
+    if axis is None:
+        shape = (1,) * len(shape) if keepdims else ()
+    else:
+        k = axis % len(shape)
+        shape = shape[:k] + ((1,) if keepdims else ()) + shape[k + 1:]
     return np.broadcast_to(np.zeros(()), shape) if shape else 0.0
 
 

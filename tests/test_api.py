@@ -199,6 +199,53 @@ def test_returned_gradient_does_not_alias_the_cotangent():
     assert v[0] == 1.0
 
 
+def _identity(x):
+    return x
+
+
+def _transposed(x):
+    return x.T
+
+
+def _reshaped(x):
+    return x.reshape(-1)
+
+
+def _scaled(x):
+    return x * 2.0
+
+
+@pytest.mark.parametrize("jit", [False, True])
+@pytest.mark.parametrize("fun", [_identity, _transposed, _reshaped, _scaled])
+def test_pullback_results_share_no_memory_with_arguments_or_cotangent(fun, jit):
+    # the cotangent as NumPy makes it, as a view, read-only, and as compiled code
+    # returns it (memory Numba owns: the case the quick ownership test reads)
+    x = np.arange(6.0).reshape(2, 3)
+    y, pullback = srcdiff.vjp(fun, x, jit=jit)
+    numba_made = srcdiff.vjp(_scaled, np.ones(y.shape))[1](np.ones(y.shape))[0]
+    wide = np.ones((2,) + y.shape)
+    read_only = np.ones(y.shape)
+    read_only.flags.writeable = False
+    on_tape = srcdiff.vjp(fun, x, mode="tape")[1]
+    for v in (np.ones(y.shape), wide[1], read_only, numba_made):
+        (g,) = pullback(v)
+        np.testing.assert_array_equal(g, on_tape(v)[0])
+        assert g.flags.writeable
+        assert not np.shares_memory(g, v) and not np.shares_memory(g, x)
+
+
+def test_pullback_results_share_no_memory_with_argument_views():
+    def pick(a, b):
+        return a + 0.0 * b
+
+    base = np.arange(4.0)
+    _, pullback = srcdiff.vjp(pick, base[:2], base[2:])
+    v = np.ones(2)
+    ga, gb = pullback(v)
+    for g in (ga, gb):
+        assert not np.shares_memory(g, base) and not np.shares_memory(g, v)
+
+
 def test_programs_are_kept_while_their_function_lives():
     import gc
 

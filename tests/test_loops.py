@@ -516,3 +516,31 @@ def test_a_row_written_in_a_loop_is_logged_element_by_element(jit):
     assert "log_write" in g.source and "undo_writes" in g.source
     assert srcdiff.check_grad(rows_recurrence, X[:3], jit=jit) < 1e-7
     assert g.jitted == jit, g.jit_reason
+
+
+def column_scores(W, x):
+    # beta[:, j] = c - sum(Q x * Q x, axis=1), as in the GMM: the adjoint reads the sums
+    # (and Q * Q's total, and the moved copy) only for their shapes
+    n = W.shape[0]
+    total = 0.0
+    for j in range(n):
+        y = x * W[j]
+        s = np.sum(y * y, axis=1)
+        t = s
+        q = np.sum(W[j] * W[j])
+        m = np.max(y, axis=0, keepdims=True)
+        total = total + np.sum(2.0 - t) + np.exp(q) + np.sum(m * m)
+    return total
+
+
+@BOTH
+def test_reductions_read_for_their_shape_are_not_computed_again(jit):
+    rng = np.random.default_rng(11)
+    args = (rng.standard_normal((3, 4)) * 0.5, rng.standard_normal((5, 4)))
+    g = srcdiff.grad(column_scores, wrt=(0, 1), jit=jit)
+    assert "reduced_stand_in(" in g.source.split("def column_scores_backward")[1]
+    tape = srcdiff.grad(column_scores, wrt=(0, 1), mode="tape")(*args)
+    for got, want in zip(g(*args), tape, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert srcdiff.check_grad(column_scores, *args, wrt=(0, 1)) < 1e-6
+    assert g.jitted == jit, g.jit_reason

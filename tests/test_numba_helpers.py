@@ -40,6 +40,27 @@ def test_reductions_along_a_matrix(helper, axis, keep):
     np.testing.assert_allclose(compiled(helper, column, axis, keep), want, rtol=1e-14)
 
 
+@pytest.mark.parametrize("helper", [runtime.sum_along, runtime.max_along, runtime.norm_along])
+@pytest.mark.parametrize("a", [V, V[::2], M, np.asfortranarray(M), M[:, 1:]],
+                         ids=["vector", "strided", "matrix", "fortran", "sliced"])
+@pytest.mark.parametrize("keep", [False, True])
+def test_reductions_of_everything(helper, a, keep):
+    # axis=None: a vector read as it is, a C-ordered array as one lane, others copied
+    got = compiled(helper, a, None, keep)
+    want = helper(a, None, keep)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_norm_of_a_vector_is_numpys_unscaled_sum():
+    # np.linalg.norm(v) is generated as norm_along(v, None, False) (a loop, not BLAS)
+    big = np.array([3e200, 4e200])
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.linalg.norm(big)) and np.isinf(compiled(runtime.norm_along, big, None, False))
+    np.testing.assert_allclose(compiled(runtime.norm_along, V, None, False), np.linalg.norm(V),
+                               rtol=1e-15)
+
+
 @pytest.mark.parametrize("g, axis", [(2.5, None), (RNG.standard_normal(3), 1),
                                      (RNG.standard_normal(4), 0), (RNG.standard_normal(4), -2),
                                      (np.arange(3), 1)])
@@ -68,3 +89,11 @@ def test_broadcast_stand_in(a, b):
 def test_matmul_stand_in(a, b):
     got, want = compiled(runtime.matmul_stand_in, a, b), runtime.matmul_stand_in(a, b)
     assert np.shape(got) == np.shape(want) == np.shape(a @ b)
+
+
+@pytest.mark.parametrize("a, axis, keep", [(M, 1, False), (M, 0, True), (M, -1, True),
+                                           (M, None, True), (M, None, False), (V, 0, False),
+                                           (V, 0, True), (V, None, True)])
+def test_reduced_stand_in(a, axis, keep):
+    got, want = compiled(runtime.reduced_stand_in, a, axis, keep), runtime.reduced_stand_in(a, axis, keep)
+    assert np.shape(got) == np.shape(want) == np.shape(np.sum(a, axis=axis, keepdims=keep))

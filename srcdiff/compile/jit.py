@@ -6,9 +6,16 @@ then on: a missing compiled path costs speed, never a crash or a wrong number.
 """
 import warnings
 
+import numpy as np
+
 from numba.core.errors import NumbaError, NumbaWarning
 
 from .cache import import_path, write_module
+
+try:     # what owns an array Numba's compiled code made and handed back
+    from numba.core.runtime._nrt_python import _MemInfo as NUMBA_MEMORY
+except ImportError:         # another Numba: every returned array is checked for aliasing
+    NUMBA_MEMORY = type("NoSuchOwner", (), {})
 
 
 # boundscheck: an index out of range raises IndexError instead of reading garbage;
@@ -55,11 +62,10 @@ class Compiled:
             compiled = len(dispatcher.overloads)
             try:
                 if compiled:                       # the fast path, once something compiled
+                    return dispatcher(*args)
+                with warnings.catch_warnings():    # Numba's advice is not the user's business
+                    warnings.simplefilter("ignore", NumbaWarning)
                     result = dispatcher(*args)
-                else:
-                    with warnings.catch_warnings():  # Numba's advice is not the user's business
-                        warnings.simplefilter("ignore", NumbaWarning)
-                        result = dispatcher(*args)
                 self.jitted = True
                 return result
             except Exception as exc:
@@ -71,7 +77,14 @@ class Compiled:
                 self.jitted = False
                 message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
                 self.jit_reason = f"{type(exc).__name__}: {message}"
-        return getattr(self.python, name)(*args)
+        return getattr(self.python, name)(*python_values(args))
+
+
+def python_values(values):
+    """``values`` for the generated code run as Python: floats become np.float64, as
+    Numba types them, so that rules follow NumPy's rules for ``x ** -0.5`` and
+    ``1 / 0`` (inf, nan) rather than raising or turning complex."""
+    return [np.float64(v) if type(v) is float else v for v in values]
 
 def _first_lines(message, n=12):
     lines = [line for line in message.splitlines() if line.strip()]

@@ -450,10 +450,15 @@ def _along(reduce_lane):
         nd = a.ndim
         if _is_none(axis):
             ones = (1,) * nd
+            if nd == 1 and not keep:       # a vector is its own lane: no copy, no reshape
+                return lambda a, axis, keepdims: reduce_lane(a)
+            # a C-ordered array is one lane as it is; ascontiguousarray copies otherwise
+            flat = ((lambda a: a.reshape(-1)) if a.layout == "C"
+                    else (lambda a: np.ascontiguousarray(a).reshape(-1)))
+            flat = register_jitable(flat)
             if keep:
-                return lambda a, axis, keepdims: np.full(
-                    ones, reduce_lane(np.ascontiguousarray(a).reshape(-1)))
-            return lambda a, axis, keepdims: reduce_lane(np.ascontiguousarray(a).reshape(-1))
+                return lambda a, axis, keepdims: np.full(ones, reduce_lane(flat(a)))
+            return lambda a, axis, keepdims: reduce_lane(flat(a))
         if not isinstance(axis, types.Integer):
             return None
         if nd == 1 and not keep:
@@ -500,7 +505,11 @@ def _along_matrix(reduce_lane, keep):
 
 @register_jitable
 def _norm_lane(v):
-    return np.sqrt(np.sum(v * v))
+    # NumPy's norm of a vector is sqrt(x . x), unscaled: the same sum, without an array
+    total = 0.0
+    for i in range(v.shape[0]):
+        total += abs(v[i]) ** 2
+    return np.sqrt(total)
 
 
 for _helper, _lane in ((runtime.sum_along, np.sum), (runtime.mean_along, np.mean),
@@ -604,6 +613,29 @@ def _broadcast_stand_in(a, b):
     if _ndim(a) == 0:
         return lambda a, b: np.broadcast_to(np.zeros(()), b.shape)
     return lambda a, b: np.broadcast_to(np.zeros(()), np.broadcast_shapes(a.shape, b.shape))
+
+
+@overload(runtime.reduced_stand_in)
+def _reduced_stand_in(a, axis, keepdims):
+    keep = _keepdims(keepdims)
+    if keep is None:
+        return lambda a, axis, keepdims: numba.literally(keepdims)
+    nd = _ndim(a)
+    if _is_none(axis):
+        if keep and nd:
+            ones = (1,) * nd
+            return lambda a, axis, keepdims: np.broadcast_to(np.zeros(()), ones)
+        return lambda a, axis, keepdims: 0.0
+    if not isinstance(axis, types.Integer) or nd == 0:
+        return None
+    out_nd = nd if keep else nd - 1
+    if out_nd == 0:
+        return lambda a, axis, keepdims: 0.0
+
+    def impl(a, axis, keepdims):
+        shape = to_fixed_tuple(_reduced_shape(a, axis % nd, keep), out_nd)
+        return np.broadcast_to(np.zeros(()), shape)
+    return impl
 
 
 @overload(runtime.matmul_stand_in)
