@@ -15,7 +15,7 @@ __all__ = [
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
     "stack_push", "assign_at", "zero_at", "copy_of", "broadcast_stand_in", "matmul_stand_in",
-    "reduced_stand_in",
+    "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along",
@@ -86,6 +86,18 @@ def expand_reduced(g, x, axis, keepdims):
 def reduced_count(x, ans):
     """How many elements of ``x`` were reduced into each element of ``ans``."""
     return np.size(x) / np.size(ans)
+
+
+def extreme_grad(g, ans, a, axis, keepdims):
+    """The cotangent of ``np.max`` or ``np.min`` of ``a`` along ``axis``: ``g`` shared
+    equally among the elements equal to the result (ties split it, as in JAX).
+
+    >>> extreme_grad(1.0, 3.0, np.array([3.0, 1.0, 3.0]), None, False)
+    array([0.5, 0. , 0.5])
+    """
+    mask = a == expand_reduced(ans, a, axis, keepdims)
+    ties = expand_reduced(reduce_sum(mask, axis), a, axis, False)
+    return expand_reduced(g, a, axis, keepdims) * mask / ties
 
 
 def reduce_sum(a, axis):

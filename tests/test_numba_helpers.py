@@ -97,3 +97,27 @@ def test_matmul_stand_in(a, b):
 def test_reduced_stand_in(a, axis, keep):
     got, want = compiled(runtime.reduced_stand_in, a, axis, keep), runtime.reduced_stand_in(a, axis, keep)
     assert np.shape(got) == np.shape(want) == np.shape(np.sum(a, axis=axis, keepdims=keep))
+
+
+TIED = np.array([[1.0, 3.0, 3.0, 0.5], [2.0, -1.0, 0.0, 2.0], [np.nan, 1.0, 4.0, 4.0]])
+_EXTREME_GRAD = numba.njit(lambda g, ans, a, axis, keep: runtime.extreme_grad(g, ans, a, axis, keep))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("a", [TIED, np.asfortranarray(TIED), TIED[1], TIED[1, ::2],
+                               TIED.reshape(2, 2, 3), np.float64(2.0)],
+                         ids=["matrix", "fortran", "vector", "strided", "3-d", "number"])
+def test_extreme_grad(a):
+    # ties share g, NaN lanes give NaN, a cotangent with inf gives NaN off the maxima
+    for reduce in (np.max, np.min):
+        for axis in (None, 0, 1, -1)[:np.ndim(a) + 1 if np.ndim(a) < 2 else 4]:
+            for keep in (False, True):
+                ans = reduce(a, axis=axis, keepdims=keep)
+                shape = np.shape(ans)
+                for g in (1.5 + np.arange(np.size(ans)).reshape(shape), np.full(shape, np.inf)):
+                    g = g if shape else float(g)
+                    with np.errstate(invalid="ignore"):
+                        want = runtime.extreme_grad(g, ans, a, axis, keep)
+                    got = _EXTREME_GRAD(g, ans, a, axis, keep)
+                    assert np.shape(got) == np.shape(want), (reduce, axis, keep)
+                    np.testing.assert_array_equal(got, want)

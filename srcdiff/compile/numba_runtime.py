@@ -167,6 +167,78 @@ def _reduced_count(x, ans):
     return lambda x, ans: float(x.size)
 
 
+@register_jitable
+def _share_lane(out, lane, values, extreme, g):
+    """``out[lane]``: g split among the elements of ``values`` equal to ``extreme``,
+    as NumPy computes ``g * mask / ties`` (NaN everywhere when nothing ties)."""
+    ties = 0
+    for j in range(values.shape[0]):
+        if values[j] == extreme:
+            ties += 1
+    if ties == 0:                      # a NaN in the lane: 0 / 0, as NumPy divides
+        hit = miss = np.nan
+    else:
+        hit, miss = g * 1.0 / ties, g * 0.0 / ties
+    for j in range(values.shape[0]):
+        out[lane, j] = hit if values[j] == extreme else miss
+
+
+@register_jitable
+def _only_element(x):
+    return _lane_values(x)[0]
+
+
+@register_jitable
+def _itself(x):
+    return x
+
+
+@register_jitable
+def _lane_values(x):
+    return np.ascontiguousarray(x).reshape(-1)
+
+
+@register_jitable
+def _extreme_grad_spread(g, ans, a, axis, keepdims):
+    mask = a == runtime.expand_reduced(ans, a, axis, keepdims)
+    ties = runtime.expand_reduced(runtime.reduce_sum(mask, axis), a, axis, False)
+    return runtime.expand_reduced(g, a, axis, keepdims) * mask / ties
+
+
+@overload(runtime.extreme_grad)
+def _extreme_grad(g, ans, a, axis, keepdims):
+    # one pass to count the ties and one to share g, instead of a mask, a sum of it,
+    # three arrays spread out and two products
+    keep = _keepdims(keepdims)
+    if keep is None:
+        return lambda g, ans, a, axis, keepdims: numba.literally(keepdims)
+    if not _is_array(a) or not isinstance(a.dtype, types.Float) \
+            or not isinstance(getattr(g, "dtype", g), types.Float):
+        return _extreme_grad_spread
+    scalar_g = not _is_array(g)
+    extreme_of = _only_element if _is_array(ans) else _itself
+    share_of = _only_element if _is_array(g) else _itself
+    if _is_none(axis) or (a.ndim == 1 and isinstance(axis, types.Integer)):
+        def whole(g, ans, a, axis, keepdims):
+            out = np.empty((1, a.size))
+            _share_lane(out, 0, _lane_values(a), extreme_of(ans), share_of(g))
+            return out.reshape(a.shape)
+        return whole
+    if a.ndim != 2 or not isinstance(axis, types.Integer):
+        return _extreme_grad_spread
+
+    def matrix(g, ans, a, axis, keepdims):
+        k = axis % 2
+        lanes = a if k == 1 else a.T
+        extremes = _lane_values(ans)
+        shares = np.full(lanes.shape[0], g) if scalar_g else _lane_values(g)
+        out = np.empty(lanes.shape)
+        for i in range(lanes.shape[0]):
+            _share_lane(out, i, lanes[i], extremes[i], shares[i])
+        return out if k == 1 else np.ascontiguousarray(out.T)
+    return matrix
+
+
 @overload(runtime.reduce_sum)
 def _reduce_sum(a, axis):
     if _is_none(axis):

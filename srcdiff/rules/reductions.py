@@ -1,7 +1,7 @@
 """Reductions: sum mean prod max min, with ``axis`` and ``keepdims``; cumsum."""
 import numpy as np
 
-from ..runtime import cumsum_grad, expand_reduced, prod_others, reduce_sum, reduced_count
+from ..runtime import cumsum_grad, expand_reduced, extreme_grad, prod_others, reduced_count
 from .registry import alias, nondiff, rule
 
 nondiff(np.argmax, np.argmin, np.argsort, np.count_nonzero, np.any, np.all)
@@ -25,17 +25,12 @@ def prod(g, ans, a, axis=None, keepdims=False):
 
 @rule(np.max)
 def max_(g, ans, a, axis=None, keepdims=False):
-    # ties share the cotangent equally, as in JAX
-    mask = a == expand_reduced(ans, a, axis, keepdims)
-    ties = expand_reduced(reduce_sum(mask, axis), a, axis, False)
-    return expand_reduced(g, a, axis, keepdims) * mask / ties
+    return extreme_grad(g, ans, a, axis, keepdims)     # ties share g equally, as in JAX
 
 
 @rule(np.min)
 def min_(g, ans, a, axis=None, keepdims=False):
-    mask = a == expand_reduced(ans, a, axis, keepdims)
-    ties = expand_reduced(reduce_sum(mask, axis), a, axis, False)
-    return expand_reduced(g, a, axis, keepdims) * mask / ties
+    return extreme_grad(g, ans, a, axis, keepdims)
 
 
 @rule(np.cumsum)
