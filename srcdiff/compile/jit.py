@@ -48,8 +48,11 @@ class Compiled:
         import numba
 
         from . import numba_runtime  # noqa: F401  (registers the helpers' nopython versions)
-        # a second copy of the module, whose functions call each other compiled
+        from .vector_math import NUMPY
+        # a second copy of the module, whose functions call each other compiled and
+        # whose np.exp and np.tanh are the vectorised ones
         module = import_path(self.path, module_name + "_jit")
+        module.np = NUMPY
         dispatchers = {}
         for name in self.names:
             dispatchers[name] = numba.njit(**JIT_OPTIONS)(getattr(module, name))
