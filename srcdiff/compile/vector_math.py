@@ -70,9 +70,10 @@ def _tanh(x):
     large = 1.0 - 2.0 / (s + 1.0)
     q = x * x
     small = x + x * q * (((_P[0] * q + _P[1]) * q + _P[2]) / (((q + _Q[0]) * q + _Q[1]) * q + _Q[2]))
-    if x != x or x == 0.0:                      # NaN, and the sign of a zero, as given
-        return x
-    return small if ax < 0.625 else math.copysign(large, x)
+    # one select after another, not branches or copysign: LLVM vectorises only these
+    signed = large if x > 0 else -large
+    out = small if ax < 0.625 else signed
+    return x if (x != x or x == 0.0) else out   # NaN, and the sign of a zero, as given
 
 
 def _by_kind(real, complex_):
@@ -83,6 +84,8 @@ def _by_kind(real, complex_):
 
     @overload(scalar, inline="always")
     def _scalar(x):
+        if isinstance(x, types.Complex) and x.bitwidth == 64:
+            return lambda x: np.complex64(complex_(x))
         if isinstance(x, types.Complex):
             return lambda x: complex_(x)
         if isinstance(x, types.Float) and x.bitwidth == 32:
@@ -91,12 +94,19 @@ def _by_kind(real, complex_):
     return scalar
 
 
-# in NumPy's order: an argument takes the first loop it casts to safely
-_SIGNATURES = ["float32(float32)", "float64(float64)", "complex64(complex64)",
-               "complex128(complex128)"]
+# compiled for each argument type the first time compiled code calls them, and cached
 _exp_of, _tanh_of = _by_kind(_exp, cmath.exp), _by_kind(_tanh, cmath.tanh)
-exp = numba.vectorize(_SIGNATURES)(lambda x: _exp_of(x))
-tanh = numba.vectorize(_SIGNATURES)(lambda x: _tanh_of(x))
+
+
+@numba.vectorize(cache=True)
+def exp(x):
+    return _exp_of(x)
+
+
+@numba.vectorize(cache=True)
+def tanh(x):
+    return _tanh_of(x)
+
 
 NUMPY = pytypes.ModuleType("numpy", "NumPy, with srcdiff's vectorised exp and tanh")
 NUMPY.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
