@@ -20,7 +20,7 @@ def test_a_chain_read_once_becomes_one_expression():
 
 
 def test_values_read_twice_or_by_another_kind_of_line_keep_their_names():
-    for body in ("_t1 = x * 2.0\ny = _t1 + _t1",                   # read twice
+    for body in ("_t1 = np.exp(x)\ny = _t1 + _t1",                 # read twice, not cheap
                  "_t1 = x * 2.0\ny = _t1 + 1.0\nz = _t1 * 3.0",     # read by two lines
                  "_t1 = x * 2.0\nif c:\n    y = _t1",               # in a block below
                  "_t1 = x * 2.0\nfor i in range(3):\n    y = _t1",   # read in every pass
@@ -29,6 +29,16 @@ def test_values_read_twice_or_by_another_kind_of_line_keep_their_names():
                  "t = x * 2.0\ny = t + 1.0",                        # the user's name
                  "_t1 = np.maximum(x, 0.0, out=x)\ny = _t1 + 1.0"):
         assert "_t1" in " ".join(fused(body)) or "t =" in " ".join(fused(body)), body
+
+
+def test_one_operation_read_twice_by_one_line_is_written_twice():
+    assert fused("d_t1 = dz * 3\ndy = d_t1 * y + d_t1 * y\nreturn dy") == [
+        "dy = dz * 3 * y + dz * 3 * y", "return dy"]
+    assert fused("_t1 = -x\ny = _t1 * _t1\nreturn y") == ["y = -x * -x", "return y"]
+    for body in ("_t1 = x * w * 2.0\ny = _t1 + _t1",                # two operations
+                 "_t1 = x ** w\ny = _t1 + _t1",                     # a power
+                 "_t1 = x * 2.0\ny = _t1 + 1.0\nz = _t1 * 3.0"):   # two lines read it
+        assert "_t1" in " ".join(fused(body)), body
 
 
 def test_nothing_moves_past_a_write_or_a_rebinding_of_what_it_reads():

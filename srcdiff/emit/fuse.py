@@ -14,7 +14,9 @@ of it in the same straight run of lines, and its value is a ufunc, an arithmetic
 operator or a unary minus.  Nothing between the two lines may rebind a name it reads,
 write into an array (``a[i] = v``, the runtime's in-place helpers) or call anything
 srcdiff does not know to be free of side effects: the value computed later is then
-the value computed before.  Values read twice stay named, as the adjoint reads them.
+the value computed before.  Values read by two lines stay named, as the adjoint reads
+them; one operation on names and numbers read twice by one line is written twice
+(``dy = dz * 3 * y + dz * 3 * y``: a multiplication more per element, an array less).
 
 Two contributions to one cotangent on consecutive lines (``dy = dz * y`` then
 ``dy = dy + dz * y``, from ``z = y * y``) become one sum, for the same reason.
@@ -50,6 +52,16 @@ def _elementwise(value):
     if isinstance(value, ast.UnaryOp):
         return isinstance(value.op, (ast.USub, ast.UAdd))
     return isinstance(value, ast.Call) and _ufunc(value)
+
+
+def _cheap(value):
+    """One arithmetic operation on names and numbers (``dz * 3``): computed again for
+    each place its one reader reads it, rather than made into an array of its own."""
+    atoms = (ast.Name, ast.Constant)
+    if isinstance(value, ast.BinOp):                # (not a power: that is a pow call)
+        return not isinstance(value.op, ast.Pow) and isinstance(value.left, atoms) \
+            and isinstance(value.right, atoms)
+    return isinstance(value, ast.UnaryOp) and isinstance(value.operand, atoms)
 
 
 def _reads_only(call):
@@ -128,7 +140,8 @@ def _reader(lines, statements, k, name, value):
         if _indent(lines[j]) != depth or lines[j].rstrip().endswith(":"):
             return None                     # the straight run of lines ends
         if name in names(stmt, ast.Load):
-            simple = isinstance(stmt, (ast.Assign, ast.Expr)) and len(_loads(stmt, name)) == 1
+            simple = isinstance(stmt, (ast.Assign, ast.Expr)) and (
+                len(_loads(stmt, name)) == 1 or _cheap(value))
             return j if simple and not _may_write_inside(stmt) else None
         if not _writes_nothing(stmt) or names(stmt, ast.Store) & (read | {name}):
             return None
