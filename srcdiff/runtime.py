@@ -266,18 +266,15 @@ def broadcast_stand_in(a, b):
 
 
 def reduced_stand_in(a, axis, keepdims):
-    """A zero-strided stand-in shaped like a reduction of ``a`` over ``axis`` (an int or
-    None), computing nothing (0.0 where the result is a number).
+    """A zero-strided stand-in shaped like a reduction of ``a`` over ``axis`` (None, an
+    int or a tuple), computing nothing (0.0 where the result is a number).
 
     >>> reduced_stand_in(np.ones((4, 3)), 1, True).shape
     (4, 1)
     """
-    shape = np.shape(a)
-    if axis is None:
-        shape = (1,) * len(shape) if keepdims else ()
-    else:
-        k = axis % len(shape)
-        shape = shape[:k] + ((1,) if keepdims else ()) + shape[k + 1:]
+    reduced = _axes(axis, np.ndim(a))
+    shape = tuple(1 if k in reduced else n for k, n in enumerate(np.shape(a))
+                  if keepdims or k not in reduced)
     return np.broadcast_to(np.zeros(()), shape) if shape else 0.0
 
 

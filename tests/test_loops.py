@@ -544,3 +544,24 @@ def test_reductions_read_for_their_shape_are_not_computed_again(jit):
         np.testing.assert_allclose(got, want, rtol=1e-12)
     assert srcdiff.check_grad(column_scores, *args, wrt=(0, 1)) < 1e-6
     assert g.jitted == jit, g.jit_reason
+
+
+def shape_only_sum_over_axes(W, x, axes):
+    total = 0.0
+    for j in range(W.shape[0]):
+        y = x * W[j]
+        s = np.sum(y, axis=axes, keepdims=True)     # read only for its shape
+        total = total + np.sum(y + s * 0.0)
+    return total
+
+
+@BOTH
+def test_a_shape_only_reduction_over_a_tuple_of_axes(jit):
+    # the axes are a value at run time: the stand-in takes a tuple too (a review found
+    # a TypeError here)
+    W, x = np.ones((3, 4)), np.ones((5, 4))
+    for axes in ((0, 1), 1, None):
+        got = srcdiff.grad(shape_only_sum_over_axes, wrt=(0, 1), mode="source", jit=jit)(W, x, axes)
+        want = srcdiff.grad(shape_only_sum_over_axes, wrt=(0, 1), mode="tape")(W, x, axes)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-14)
