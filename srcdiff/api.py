@@ -141,10 +141,10 @@ def _handed_over(g, inputs, cotangent):
     no memory with an argument or the cotangent."""
     base = g.base
     # g owns memory allocated by this call (NumPy's, or Numba's with no Python owner):
-    # it is writeable, and only an argument that is g or does not own its memory can
-    # overlap it; the rest are checked in full (a few hundred ns each)
+    # only an argument that is g or does not own its memory can overlap it; the rest
+    # are checked in full (a few hundred ns each)
     owner = base is None or (type(base) is NUMBA_MEMORY and base.parent is None)
-    if not owner and not g.flags.writeable:
+    if not g.flags.writeable:          # (compiled code can return read-only arrays it owns)
         return False
     for a in inputs:
         if a is g or isinstance(a, np.ndarray) and not (owner and a.base is None) \
@@ -255,7 +255,10 @@ class _Transformed:
                             "vector-Jacobian product, srcdiff.jacobian for the full matrix, or "
                             "reduce the output to a scalar (e.g. .sum())")
         grads = prog.backward(saved, 1.0)
-        grads = tuple(_like(g, values[i], values) for g, i in zip(grads, self._indices, strict=True))
+        handed = []                        # nor another cotangent handed out with it
+        for g, i in zip(grads, self._indices, strict=True):
+            handed.append(_like(g, values[i], (*values, *handed)))
+        grads = tuple(handed)
         result = grads if isinstance(self._wrt, (tuple, list)) else grads[0]
         return (_value(out), result) if self._with_value else result
 
@@ -356,7 +359,9 @@ def vjp(fun, *args, mode="auto", jit=True):
         cotangents = [None] * len(args)
         k = 0                  # a counter, not zip(strict=True): this is per call, 0.2 us
         for i in wrt:
-            cotangents[i] = _like(grads[k], args[i], args, v)
+            # never one another either: (x + y)[::-1] sends one array to both
+            seen = args if k == 0 else (*args, *[cotangents[j] for j in wrt[:k]])
+            cotangents[i] = _like(grads[k], args[i], seen, v)
             k += 1
         return tuple(cotangents)
 

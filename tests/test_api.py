@@ -314,3 +314,43 @@ def test_non_differentiable_functions_and_attributes():
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(srcdiff.grad(f)(x), (3 + np.pi) * (x > 0))
     assert "np.pi" in srcdiff.grad(f).source
+
+
+def test_cotangents_handed_out_together_share_no_memory():
+    # a review found (x + y)[::-1] gave both arguments one array
+    def rev(x, y):
+        return (x + y)[::-1]
+
+    def total(x, y):
+        return np.sum(x + y)
+
+    x, y = np.arange(3.0), np.ones(3)
+    for jit in (False, True):
+        gx, gy = srcdiff.vjp(rev, x, y, jit=jit)[1](np.arange(3.0))
+        assert not np.shares_memory(gx, gy)
+        gx, gy = srcdiff.grad(total, wrt=(0, 1), jit=jit)(x, y)
+        assert not np.shares_memory(gx, gy)
+        gx[0] = 99.0
+        assert gy[0] == 1.0
+
+
+def test_norms_of_other_dtypes_and_orders_are_numpys():
+    # int64 squares would wrap in a float64 loop, float32 would come back float64, and
+    # ord=1 was once dropped (reported by a review)
+    def scaled(x, n):
+        return np.sum(x) * np.linalg.norm(n)
+
+    def l1_scaled(x, n):
+        return np.sum(x) * np.linalg.norm(n, ord=1)
+
+    def unit(x):
+        return x / np.linalg.norm(x)
+
+    x = np.ones(2)
+    for jit in (False, True):
+        n = np.array([3_000_000_000, 4_000_000_000])
+        assert srcdiff.value_and_grad(scaled, jit=jit)(x, n)[0] == 2 * np.linalg.norm(n)
+        assert srcdiff.value_and_grad(l1_scaled, jit=jit)(x, np.array([3.0, -4.0]))[0] == 14.0
+        v = np.array([0.3, 0.4, 0.1], dtype=np.float32)
+        y, _ = srcdiff.vjp(unit, v, jit=jit)
+        assert y.dtype == np.float32

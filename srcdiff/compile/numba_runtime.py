@@ -586,8 +586,21 @@ def _norm_lane(v):
 
 for _helper, _lane in ((runtime.sum_along, np.sum), (runtime.mean_along, np.mean),
                        (runtime.prod_along, np.prod), (runtime.max_along, np.max),
-                       (runtime.min_along, np.min), (runtime.norm_along, _norm_lane)):
+                       (runtime.min_along, np.min)):
     overload(_helper)(_along(_lane))
+
+_norm_along_float64 = _along(_norm_lane)
+
+
+@overload(runtime.norm_along)
+def _norm_along(a, axis, keepdims):
+    # the loop sums in float64: other dtypes (int64 would wrap, float32 would come back
+    # float64) keep Numba's own norm, or, with an axis, run as Python
+    if _is_array(a) and a.dtype != types.float64:
+        if _is_none(axis) and _keepdims(keepdims) is False:
+            return lambda a, axis, keepdims: np.linalg.norm(a)
+        return None
+    return _norm_along_float64(a, axis, keepdims)
 
 
 @overload(runtime.cumsum_along)

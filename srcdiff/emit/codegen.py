@@ -116,6 +116,9 @@ def _along(stmt):
     bound = bind(stmt)
     if set(bound) - {stmt.prim.rule.params[0], "axis", "keepdims", "ord"}:
         return None
+    ord_ = bound.get("ord", Const(None))
+    if not (isinstance(ord_, Const) and ord_.value is None):
+        return None                      # norm_along computes the 2-norm only
     axis = bound.get("axis", Const(None))
     if not (isinstance(axis, Var) or (isinstance(axis, Const) and
                                       (axis.value is None or isinstance(axis.value, int)))):
