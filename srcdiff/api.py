@@ -150,6 +150,7 @@ def _handed_over(g, inputs, cotangent):
         if a is g or isinstance(a, np.ndarray) and not (owner and a.base is None) \
                 and np.may_share_memory(g, a):
             return False
+    # the cotangent the same way, spelled out: a tuple of both costs 0.1 us a call
     return not (cotangent is g or isinstance(cotangent, np.ndarray) and not (
         owner and cotangent.base is None) and np.may_share_memory(g, cotangent))
 
@@ -307,9 +308,7 @@ def value_and_grad(fun=None, *, wrt=0, mode="auto", jit=True):
 def _float_positions(fun, values, what):
     """The positions of the floating-point arguments: the ones ``vjp`` differentiates."""
     positions = []
-    i = -1
-    for value in values:
-        i += 1
+    for i, value in enumerate(values):
         if type(value) is np.ndarray and value.dtype.kind == "f" or type(value) is float:
             positions.append(i)                # the common cases, decided at once
             continue
@@ -365,7 +364,7 @@ def vjp(fun, *args, mode="auto", jit=True):
             k += 1
         return tuple(cotangents)
 
-    return (out if type(out) is np.ndarray else _value(out)), pullback
+    return _value(out), pullback
 
 
 def jacobian(fun, wrt=0, *, mode="auto", jit=True):
