@@ -14,7 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at", "zero_at", "copy_of", "broadcast_stand_in", "matmul_stand_in",
+    "stack_push", "assign_at", "write_at", "zero_at", "copy_of", "broadcast_stand_in", "matmul_stand_in",
     "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
@@ -24,7 +24,7 @@ __all__ = [
 # (helper, argument position) where a helper reads only the argument's shape and dtype:
 # a value read only there need not be kept for the adjoint, its shape will do
 # the helpers that write into an argument (each of the others only reads its arguments)
-WRITES_INTO_ARGUMENT = {"scatter_add_to", "zero_at", "stack_push", "store_shape", "push_shape",
+WRITES_INTO_ARGUMENT = {"scatter_add_to", "write_at", "zero_at", "stack_push", "store_shape", "push_shape",
                         "log_write", "undo_writes"}
 SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
@@ -229,17 +229,29 @@ def stack_push(stack, k, value):
     """``stack[k] = value``, doubling the stack first when it is full; returns the stack."""
     if k == stack.shape[0]:
         grown = np.empty((2 * k + 1,) + stack.shape[1:], dtype=stack.dtype)
-        grown[:k] = stack
+        write_at(grown, slice(0, k), stack)
         stack = grown
-    stack[k] = value
+    write_at(stack, k, value)
     return stack
 
 
 def assign_at(a, index, value):
     """A copy of ``a`` with ``value`` written at ``index``: ``b[i] = v`` as a value."""
     out = a.copy()
-    out[index] = value
+    write_at(out, index, value)
     return out
+
+
+def write_at(a, index, value):
+    """``a[index] = value``, in ``a`` itself.
+
+    Compiled, an array ``value`` is copied by a loop: Numba's own assignment of an
+    array into a slice takes seconds to compile (its error message's formatting).
+
+    >>> a = np.zeros((2, 3)); write_at(a, 1, np.arange(3.0)); a[1]
+    array([0., 1., 2.])
+    """
+    a[index] = value
 
 
 def zero_at(a, index):

@@ -82,6 +82,35 @@ def test_second_process_reuses_the_numba_disk_cache(tmp_path):
     assert runs[1] == ["True", "2", "0"]          # loaded from disk, not compiled
 
 
+WRITES_SCRIPT = textwrap.dedent("""
+    import numpy as np, srcdiff
+    from numba.core import event
+
+    def f(x, w):
+        out = np.zeros((3, x.shape[0]))
+        for i in range(3):
+            out[i] = x * w[i]
+            out[i, 1:] = out[i, :-1] * 0.5
+        return np.sum(out * out)
+
+    with event.install_recorder("numba:compile") as rec:
+        g = srcdiff.grad(f, wrt=(0, 1))(np.ones(4), np.arange(3.0))
+    names = [str(e.data["dispatcher"]) for _, e in rec.buffer if e.is_start]
+    print(any("f_backward" in n for n in names), any("shape_context" in n for n in names))
+""")
+
+
+def test_writes_of_arrays_do_not_compile_numbas_shape_error_message(tmp_path):
+    # Numba's a[i] = v with an array v compiles a formatted error message: 2-3 s of a
+    # cold first call; generated code writes arrays with write_at, a loop (in a fresh
+    # process and cache, so that the compile events happen)
+    (tmp_path / "user_code.py").write_text(WRITES_SCRIPT)
+    env = {"SRCDIFF_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    run = subprocess.run([sys.executable, "user_code.py"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True)
+    assert run.stdout.split() == ["True", "False"]
+
+
 def mismatched(a, b):
     c = a @ b
     return np.sum(c)

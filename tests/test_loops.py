@@ -283,7 +283,7 @@ def test_writes_in_loops_go_into_the_array_the_loop_owns():
     forward = g.source.split("def doubles_its_argument_forward")[1].split("\ndef ")[0]
     loop = forward.split("\n    for i in range")[1]
     assert "assign_at(" not in loop and "np.copy(x)" in forward
-    assert re.search(r"\n {8}x_\d+\[i\] = _t\d+\n", loop)
+    assert re.search(r"\n {8}write_at\(x_\d+, i, _t\d+\)\n", loop)
     for fun in (fill_by_element, accumulate_modulo):
         assert "assign_at(" not in srcdiff.grad(fun).source.split("_forward(")[1].split("def ")[0]
 

@@ -121,3 +121,99 @@ def test_extreme_grad(a):
                     got = _EXTREME_GRAD(g, ans, a, axis, keep)
                     assert np.shape(got) == np.shape(want), (reduce, axis, keep)
                     np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------ writes of arrays into parts of arrays
+
+@numba.njit
+def _write_at(a, index, value):
+    runtime.write_at(a, index, value)
+    return a
+
+
+@numba.njit
+def _scatter_add_to(a, index, value):
+    return runtime.scatter_add_to(a, index, value)
+
+
+WRITES = [(M, 1, V[:4]), (M, (slice(None), 2), V[:3]), (M, (slice(0, 2), slice(1, 3)), M[1:, 2:]),
+          (M, slice(0, 2), V[:4]), (M, (slice(None), 1), V[:1]), (M, (1, 2), 5.0), (M, 1, 7.0),
+          (M, (slice(0, 2), 1), V[3:1:-1]), (V, slice(None, None, 2), V[:3]),
+          (np.zeros((2, 3, 4)), 1, M), (np.zeros((2, 3, 4)), (0, slice(None)), V[:4]),
+          (M, (1, 2), np.array(4.0))]
+
+
+@pytest.mark.parametrize("a, index, value", WRITES)
+def test_write_at_writes_what_numpy_writes(a, index, value):
+    want = a.copy()
+    want[index] = value
+    np.testing.assert_array_equal(_write_at(a.copy(), index, value), want)
+    runtime.write_at(got := a.copy(), index, value)
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("a, index, value", WRITES[:-1])   # (a 0-d array into an element:
+def test_scatter_add_to_adds_what_numpy_adds(a, index, value):    # Numba cannot type it)
+    want = a.copy()
+    want[index] += value
+    np.testing.assert_array_equal(_scatter_add_to(a.copy(), index, value), want)
+
+
+@numba.njit
+def _shift_right(a):
+    runtime.write_at(a, slice(1, None), a[:-1])
+    return a
+
+
+@numba.njit
+def _reverse(a):
+    runtime.write_at(a, slice(None), a[::-1])
+    return a
+
+
+@numba.njit
+def _add_shifted(a):
+    return runtime.scatter_add_to(a, slice(1, None), a[:-1])
+
+
+def test_writes_of_an_overlapping_value_read_it_first():
+    # a value that is a view of the array written is copied before the write, as NumPy does
+    for fun, numpy in ((_shift_right, lambda a: a.__setitem__(slice(1, None), a[:-1])),
+                       (_reverse, lambda a: a.__setitem__(slice(None), a[::-1])),
+                       (_add_shifted, lambda a: a.__setitem__(slice(1, None), a[1:] + a[:-1]))):
+        for a in (V.copy(), M.copy()):
+            want = a.copy()
+            numpy(want)
+            np.testing.assert_array_equal(fun(a.copy()), want)
+
+
+def test_writes_of_a_mis_shaped_value_raise():
+    for a, index, value in ((np.zeros(4), slice(None), np.ones(3)), (M, 0, np.ones(3)),
+                            (M, slice(0, 2), np.ones((3, 4)))):
+        with pytest.raises(ValueError):
+            _write_at(a.copy(), index, value)
+        with pytest.raises(ValueError):
+            runtime.write_at(a.copy(), index, value)
+
+
+def test_stack_push_grows_and_keeps_what_it_held():
+    stack = runtime.stack_alloc(1, M)
+    push = numba.njit(lambda s, k, v: runtime.stack_push(s, k, v))
+    for k in range(5):
+        stack = push(stack, k, M * k)
+    np.testing.assert_array_equal(stack[:5], [M * k for k in range(5)])
+
+
+def test_shape_proxy_keeps_the_dtype():
+    for like in (np.zeros((2, 2), complex), np.zeros(3, bool), np.zeros((1, 1, 1), np.float32)):
+        got = compiled(runtime.shape_proxy, np.array([2, 5, 3][:like.ndim]), like)
+        want = runtime.shape_proxy(np.array([2, 5, 3][:like.ndim]), like)
+        assert got.shape == want.shape and got.dtype == want.dtype == like.dtype
+        assert not got.any()
+
+
+def test_broadcast_stand_in_of_shapes_that_do_not_broadcast_raises():
+    with pytest.raises(ValueError):
+        compiled(runtime.broadcast_stand_in, M, V)
+    with pytest.raises(ValueError):
+        runtime.broadcast_stand_in(M, V)

@@ -9,6 +9,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
+from numpy.lib.stride_tricks import as_strided
 
 from .. import runtime
 
@@ -248,10 +249,142 @@ def _reduce_sum(a, axis):
     return None
 
 
+# Writes of arrays into parts of arrays.  ``a[i] = v`` and ``a[i] += v`` with an array
+# ``v`` compile Numba's shape check, whose error message's formatting takes 2-3 s to
+# compile: loops and in-place array expressions on the part (a view) instead, with the
+# same broadcasting, and a copy of ``v`` first where it overlaps the part.
+_NOT_BROADCAST = "could not broadcast the value into the part of the array written"
+
+
+def _selects_element(a, index):
+    """Whether the basic ``index`` picks one element of ``a`` (not a view)."""
+    parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    return len(parts) == a.ndim and all(isinstance(p, types.Integer) for p in parts)
+
+
+def _part_ndim(a, index):
+    """The dimensions of the view ``a[index]`` (a basic index)."""
+    parts = index.types if isinstance(index, types.BaseTuple) else (index,)
+    return a.ndim - sum(isinstance(p, types.Integer) for p in parts)
+
+
+def _into_part(a, index, value):
+    """Whether ``a[index] = value`` (or ``+= value``) can go through the view ``a[index]``:
+    an array ``value`` with no more dimensions than the view."""
+    return _is_array(a) and _is_array(value) and _is_basic_index(index) \
+        and not _selects_element(a, index) and value.ndim <= _part_ndim(a, index)
+
+
+@register_jitable
+def _extent(a):
+    """The bytes ``a``'s elements span, [low, high); empty for an empty array."""
+    low = np.int64(a.ctypes.data)
+    high = low + a.itemsize
+    for k in range(a.ndim):
+        if a.shape[k] == 0:
+            return low, low
+        span = (a.shape[k] - 1) * a.strides[k]
+        if span < 0:
+            low += span
+        else:
+            high += span
+    return low, high
+
+
+@register_jitable
+def _apart(a, b):
+    """Whether ``a`` and ``b`` have no byte in common."""
+    a_low, a_high = _extent(a)
+    b_low, b_high = _extent(b)
+    return a_high <= b_low or b_high <= a_low
+
+
+@register_jitable
+def _copy_vector(part, value):
+    n, m = part.shape[0], value.shape[0]
+    if m != n and m != 1:
+        raise ValueError(_NOT_BROADCAST)
+    if not _apart(part, value):
+        value = value.copy()
+    for i in range(n):
+        part[i] = value[i if m == n else 0]
+
+
+@register_jitable
+def _copy_rows(part, value):
+    rows, n = part.shape
+    m = value.shape[0]
+    if m != n and m != 1:
+        raise ValueError(_NOT_BROADCAST)
+    if not _apart(part, value):
+        value = value.copy()
+    for i in range(rows):
+        for j in range(n):
+            part[i, j] = value[j if m == n else 0]
+
+
+@register_jitable
+def _copy_matrix(part, value):
+    rows, n = part.shape
+    value_rows, m = value.shape
+    if (value_rows != rows and value_rows != 1) or (m != n and m != 1):
+        raise ValueError(_NOT_BROADCAST)
+    if not _apart(part, value):
+        value = value.copy()
+    for i in range(rows):
+        row = i if value_rows == rows else 0
+        for j in range(n):
+            part[i, j] = value[row, j if m == n else 0]
+
+
+def _copy_into(part, value):
+    part[...] = value
+
+
+@overload(_copy_into)
+def _copy_into_nopython(part, value):
+    case = (part.ndim, value.ndim)
+    if case == (1, 1):
+        return lambda part, value: _copy_vector(part, value)
+    if case == (2, 1):
+        return lambda part, value: _copy_rows(part, value)
+    if case == (2, 2):
+        return lambda part, value: _copy_matrix(part, value)
+    return _copy_into        # Numba's own assignment: other dimensions
+
+
+@overload(runtime.write_at)
+def _write_at(a, index, value):
+    if not _is_array(a):
+        return None
+    if _into_part(a, index, value):
+        def into_part(a, index, value):
+            _copy_into(a[index], value)
+        return into_part
+
+    def element(a, index, value):
+        a[index] = value
+    return element
+
+
 @overload(runtime.scatter_add_to)
 def _scatter_add_to(out, index, g):
     if not _is_array(out):
         return None
+    if _into_part(out, index, g):
+        def into_part(out, index, g):
+            part = out[index]
+            if not _apart(part, g):
+                g = g.copy()
+            part += g
+            return out
+        return into_part
+    if isinstance(g, _SCALARS) and _is_basic_index(index) and not _selects_element(out, index):
+        def fill_part(out, index, g):
+            part = out[index]
+            part += g
+            return out
+        return fill_part
     if _is_basic_index(index):
         def basic(out, index, g):
             out[index] += g
@@ -493,10 +626,11 @@ def _shape_at(stack, k, like):
 
 @overload(runtime.shape_proxy)
 def _shape_proxy(shape, like):
+    if _is_array(like) and like.ndim == 0:
+        return lambda shape, like: np.broadcast_to(np.zeros((), like.dtype), ())
     if _is_array(like):
-        ndim = like.ndim
-        return lambda shape, like: np.broadcast_to(np.zeros((), like.dtype),
-                                                   to_fixed_tuple(shape, ndim))
+        ndim, stand_in = like.ndim, _stand_in_of(like.ndim)
+        return lambda shape, like: stand_in(to_fixed_tuple(shape, ndim), np.zeros(1, like.dtype))
     if isinstance(like, _SCALARS):
         return lambda shape, like: like
     return None
@@ -689,15 +823,51 @@ def _ndim(t):
     return t.ndim if _is_array(t) else 0
 
 
+# Stand-ins are zero-strided views of one zero made with as_strided: np.broadcast_to
+# and np.broadcast_shapes cost 0.4-0.8 s more to compile, for every kind of argument.
+def _zero_strided(nd):
+    """A function of a shape tuple (``nd`` long) and a one-element array of zero: the
+    zero-strided stand-in of that shape."""
+    strides = (0,) * nd
+
+    def stand_in(shape, zero):
+        return as_strided(zero, shape=shape, strides=strides)
+    return register_jitable(stand_in)
+
+
+_ZERO_STRIDED = {nd: _zero_strided(nd) for nd in range(1, 5)}
+
+
+def _stand_in_of(nd):
+    return _ZERO_STRIDED.get(nd) or _zero_strided(nd)
+
+
+@register_jitable
+def _broadcast_shape(a_shape, b_shape, nd):
+    """np.broadcast_shapes of two shapes, as an array ``nd`` long."""
+    out = np.empty(nd, np.int64)
+    na, nb = len(a_shape), len(b_shape)
+    for k in range(nd):
+        m = a_shape[k - nd + na] if k >= nd - na else 1
+        n = b_shape[k - nd + nb] if k >= nd - nb else 1
+        if m != n and m != 1 and n != 1:
+            raise ValueError("shape mismatch: objects cannot be broadcast to a single shape")
+        out[k] = m if n == 1 else n
+    return out
+
+
 @overload(runtime.broadcast_stand_in)
 def _broadcast_stand_in(a, b):
-    if _ndim(a) == 0 and _ndim(b) == 0:
+    nd = max(_ndim(a), _ndim(b))
+    if nd == 0:
         return lambda a, b: 0.0
+    stand_in = _stand_in_of(nd)
     if _ndim(b) == 0:
-        return lambda a, b: np.broadcast_to(np.zeros(()), a.shape)
+        return lambda a, b: stand_in(a.shape, np.zeros(1))
     if _ndim(a) == 0:
-        return lambda a, b: np.broadcast_to(np.zeros(()), b.shape)
-    return lambda a, b: np.broadcast_to(np.zeros(()), np.broadcast_shapes(a.shape, b.shape))
+        return lambda a, b: stand_in(b.shape, np.zeros(1))
+    return lambda a, b: stand_in(to_fixed_tuple(_broadcast_shape(a.shape, b.shape, nd), nd),
+                                    np.zeros(1))
 
 
 @overload(runtime.reduced_stand_in)
@@ -708,8 +878,8 @@ def _reduced_stand_in(a, axis, keepdims):
     nd = _ndim(a)
     if _is_none(axis):
         if keep and nd:
-            ones = (1,) * nd
-            return lambda a, axis, keepdims: np.broadcast_to(np.zeros(()), ones)
+            ones, stand_in = (1,) * nd, _stand_in_of(nd)
+            return lambda a, axis, keepdims: stand_in(ones, np.zeros(1))
         return lambda a, axis, keepdims: 0.0
     if not isinstance(axis, types.Integer) or nd == 0:
         return None
@@ -717,9 +887,11 @@ def _reduced_stand_in(a, axis, keepdims):
     if out_nd == 0:
         return lambda a, axis, keepdims: 0.0
 
+    stand_in = _stand_in_of(out_nd)
+
     def impl(a, axis, keepdims):
-        shape = to_fixed_tuple(_reduced_shape(a, axis % nd, keep), out_nd)
-        return np.broadcast_to(np.zeros(()), shape)
+        return stand_in(to_fixed_tuple(_reduced_shape(a, axis % nd, keep), out_nd),
+                        np.zeros(1))
     return impl
 
 
@@ -728,12 +900,13 @@ def _matmul_stand_in(a, b):
     shapes = (_ndim(a), _ndim(b))
     if shapes == (1, 1):
         return lambda a, b: 0.0
+    vector, matrix = _stand_in_of(1), _stand_in_of(2)
     if shapes == (2, 1):
-        return lambda a, b: np.broadcast_to(np.zeros(()), (a.shape[0],))
+        return lambda a, b: vector((a.shape[0],), np.zeros(1))
     if shapes == (1, 2):
-        return lambda a, b: np.broadcast_to(np.zeros(()), (b.shape[1],))
+        return lambda a, b: vector((b.shape[1],), np.zeros(1))
     if shapes == (2, 2):
-        return lambda a, b: np.broadcast_to(np.zeros(()), (a.shape[0], b.shape[1]))
+        return lambda a, b: matrix((a.shape[0], b.shape[1]), np.zeros(1))
     return None
 
 

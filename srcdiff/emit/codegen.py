@@ -265,24 +265,25 @@ _COPYING = (set(), set())     # no in-place writes: what the backward's recomput
 
 
 def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING, stand_ins=None,
-                  nested=False):
+                  nested=False, numbers=frozenset()):
     """The primal statements of ``body``, leaving out assigns to ``skip``; with ``loops``,
     loops also record what their adjoint reads (their trip count, stacks of values),
     except loops ``nested`` in a loop: the backward reruns the outer loop's body, and
     with it their recording. ``writes`` (from ``ir.writes.in_place``) says which writes
     go into the array itself; ``stand_ins`` (id of a statement -> an expression) what
-    stands in for a value needed only for its shape."""
+    stands in for a value needed only for its shape; ``numbers``: the names that hold
+    numbers (written into arrays with ``a[i] = v``, the others with ``write_at``)."""
     for stmt in body:
         if isinstance(stmt, If):
             out.header(stmt.loc)
             cond = ast.unparse(to_ast(stmt.cond))
-            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(s.then, out, loops, (), writes,
-                                                                  nested=nested))
+            out.block(f"if {cond}:", lambda s=stmt: _emit_forward(
+                s.then, out, loops, (), writes, nested=nested, numbers=numbers))
             if stmt.orelse:
-                out.block("else:", lambda s=stmt: _emit_forward(s.orelse, out, loops, (), writes,
-                                                                nested=nested))
+                out.block("else:", lambda s=stmt: _emit_forward(
+                    s.orelse, out, loops, (), writes, nested=nested, numbers=numbers))
         elif isinstance(stmt, For):
-            _emit_loop(stmt, out, loops, writes, nested)
+            _emit_loop(stmt, out, loops, writes, nested, numbers)
         elif stmt.target not in skip:
             out.header(stmt.loc)
             in_place, copies = writes[:2]
@@ -293,9 +294,7 @@ def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING, stand_ins=Non
                     where = ast.unparse(to_ast(stmt.args[1]))
                     out.put(f"{old}, {at}, {logged} = log_write({old}, {at}, {logged}, "
                             f"{ast.unparse(to_ast(stmt.args[0]))}, {where})")
-                array, index, value = (to_ast(a, subscript=k == 1) for k, a in enumerate(stmt.args))
-                out.add(ast.Assign(targets=[ast.Subscript(array, index, ast.Store())],
-                                   value=value, lineno=0))
+                out.add(_write(*stmt.args, numbers))
                 out.add(_assign(stmt.target, to_ast(stmt.args[0])))
             elif id(stmt) in copies:           # the loop owns the array it writes into
                 out.add(_assign(stmt.target, ast.Call(_path("np.copy"), [to_ast(stmt.args[0])], [])))
@@ -305,7 +304,16 @@ def _emit_forward(body, out, loops=None, skip=(), writes=_COPYING, stand_ins=Non
                 out.add(_assign(stmt.target, primal_expr(stmt)))
 
 
-def _emit_loop(loop, out, loops, writes=_COPYING, nested=False):
+def _write(array, index, value, numbers):
+    """``array[index] = value``; ``write_at(array, index, value)`` when ``value`` may be
+    an array (compiled, a loop: see ``write_at``)."""
+    if isinstance(value, Const) or (isinstance(value, Var) and value.name in numbers):
+        return ast.Assign(targets=[ast.Subscript(to_ast(array), to_ast(index, subscript=True),
+                                                 ast.Store())], value=to_ast(value), lineno=0)
+    return ast.Expr(ast.Call(_load("write_at"), [to_ast(a) for a in (array, index, value)], []))
+
+
+def _emit_loop(loop, out, loops, writes=_COPYING, nested=False, numbers=frozenset()):
     out.header(loop.loc)
     key = loops.key(loop) if loops is not None else None
     record = key in loops.names if loops is not None and not nested else False
@@ -333,7 +341,7 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False):
 
     def body():
         if loop.index is None:
-            _emit_forward(loop.test, out, loops, (), writes)
+            _emit_forward(loop.test, out, loops, (), writes, numbers=numbers)
             out.block(f"if not {ast.unparse(to_ast(loop.cond))}:", lambda: out.put("break"))
         for old, at, logged, marks in undos.values():    # where this iteration's log starts
             out.put(f"{marks} = stack_push({marks}, {counter}, {logged})" if loop.index is None
@@ -346,8 +354,8 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False):
             elif loop.index is None:
                 out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
             else:
-                out.put(f"{stack}[{counter}] = {name}")
-        _emit_forward(loop.body, out, loops, (), writes, nested=True)
+                out.add(_write(Var(stack), Var(counter), Var(name), numbers))
+        _emit_forward(loop.body, out, loops, (), writes, nested=True, numbers=numbers)
         if record:
             out.put(f"{counter} = {counter} + 1")
         if loop.exit is not None:
@@ -358,13 +366,15 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False):
     if record and (loop.index is None or loop.exit is not None):
         out.put(f"{count} = {counter}", assigns=count)   # the iterations that ran
     for stack, name in (finals if record else ()):      # and the value they end with
-        out.put(f"{stack} = stack_push({stack}, {counter}, {name})" if loop.index is None
-                else f"{stack}[{counter}] = {name}")
+        if loop.index is None:
+            out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
+        else:
+            out.add(_write(Var(stack), Var(counter), Var(name), numbers))
 
 
 def _primal_body(fn, loops=None, skip=()):
     out = _Lines()
-    _emit_forward(fn.body, out, loops, skip, in_place(fn.body, fn.numbers))
+    _emit_forward(fn.body, out, loops, skip, in_place(fn.body, fn.numbers), numbers=fn.numbers)
     out.header(fn.result_loc)
     return out
 
@@ -548,7 +558,7 @@ class _Backward:
         for line in ends.values():
             out.put(line)
         stand_ins = _stand_ins(kept, by_value, self.adj.fn.numbers) if loop is not None else None
-        _emit_forward(kept, out, self.loops, stand_ins=stand_ins)
+        _emit_forward(kept, out, self.loops, stand_ins=stand_ins, numbers=self.adj.fn.numbers)
         out.lines += adjoint_lines
 
     def ends_from_stack(self, loop, by_value):
