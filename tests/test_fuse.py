@@ -41,6 +41,19 @@ def test_one_operation_read_twice_by_one_line_is_written_twice():
         assert "_t1" in " ".join(fused(body)), body
 
 
+def test_a_line_calls_one_vectorised_function_at_most():
+    # compiled, two of srcdiff's vectorised exp/tanh/log/log1p in one loop are called
+    # out of line, an element at a time (ten times slower than two loops)
+    assert fused("_t1 = -x\n_t2 = np.exp(_t1)\ny = np.log1p(_t2)\nreturn y") == [
+        "_t2 = np.exp(-x)", "y = np.log1p(_t2)", "return y"]
+    assert fused("_t1 = np.tanh(x)\ny = _t1 * np.exp(x)\nreturn y") == [
+        "_t1 = np.tanh(x)", "y = _t1 * np.exp(x)", "return y"]
+    assert fused("_t1 = np.exp(x)\n_t2 = 1.0 + _t1\ny = np.sqrt(_t2)\nreturn y") == [
+        "y = np.sqrt(1.0 + np.exp(x))", "return y"]                  # one: fused
+    assert fused("dy = np.exp(x)\ndy = dy + np.log(x)\nreturn dy") == [
+        "dy = np.exp(x)", "dy = dy + np.log(x)", "return dy"]         # not summed on one line
+
+
 def test_nothing_moves_past_a_write_or_a_rebinding_of_what_it_reads():
     for between in ("a[0] = 5.0",                        # may write into x's array
                     "x = y",                             # x is another array now

@@ -1,5 +1,6 @@
-"""srcdiff's vectorised exp and tanh (srcdiff/compile/vector_math.py), the ones compiled
-code computes, against NumPy's: within 3 units in the last place (exp: 1), special values exactly."""
+"""srcdiff's vectorised exp, tanh, log and log1p (srcdiff/compile/vector_math.py), the ones
+compiled code computes, against NumPy's: within 1 to 3 units in the last place, special
+values exactly."""
 import sys
 
 import numba
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 import srcdiff
-from srcdiff.compile.vector_math import NUMPY, exp, tanh
+from srcdiff.compile.vector_math import NUMPY, exp, log, log1p, tanh
 from srcdiff.program import program
 
 RNG = np.random.default_rng(7)
@@ -28,6 +29,27 @@ def _compiled_tanh(x):
     return tanh(x)
 
 
+@numba.njit
+def _compiled_log(x):
+    return log(x)
+
+
+@numba.njit
+def _compiled_log1p(x):
+    return log1p(x)
+
+
+LOG_SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -1e-300, 5e-324, 1e-310,
+                        2.2250738585072014e-308, 1.0, np.nextafter(1.0, 2), np.nextafter(1.0, 0),
+                        1.4142135623730951, 1.4142135623730954, 0.7071067811865475, 2.0,
+                        1.7976931348623157e308, -1 + 1e-16, -0.5, 1e-20, -1e-20])
+POSITIVE = np.concatenate([np.exp(RNG.uniform(-745, 709.7, 50000)), RNG.uniform(0.5, 2.0, 50000),
+                           np.abs(LOG_SPECIAL)])
+AROUND_ZERO = np.concatenate([RNG.uniform(-1, 1, 50000) * 10.0 ** RNG.uniform(-25, 0, 50000),
+                              np.exp(RNG.uniform(-40, 709, 50000)), RNG.uniform(-1, 0, 20000),
+                              LOG_SPECIAL])
+
+
 def _ulps(got, want):
     same = (got == want) | (np.isnan(got) & np.isnan(want))
     with np.errstate(all="ignore"):
@@ -35,18 +57,32 @@ def _ulps(got, want):
     return np.where(same, 0.0, apart)
 
 
-@pytest.mark.parametrize("ours, numpys", [(_compiled_exp, np.exp), (_compiled_tanh, np.tanh)])
-def test_within_two_ulps_of_numpy_and_special_values_exact(ours, numpys):
+@pytest.mark.parametrize("ours, numpys, ulps", [(_compiled_exp, np.exp, 1), (_compiled_tanh, np.tanh, 3)])
+def test_within_a_few_ulps_of_numpy_and_special_values_exact(ours, numpys, ulps):
     with np.errstate(all="ignore"):
         want = numpys(ACROSS)
     got = ours(ACROSS)
-    assert _ulps(got, want).max() <= 3.0
+    assert _ulps(got, want).max() <= ulps
     with np.errstate(all="ignore"):
         special = numpys(SPECIAL)
     got = ours(SPECIAL)
     exact = ~np.isfinite(special) | (special == 0) | (np.abs(SPECIAL) >= 20)
     np.testing.assert_array_equal(got[exact], special[exact])
     assert np.array_equal(np.signbit(got), np.signbit(special))
+
+
+@pytest.mark.parametrize("ours, numpys, points, ulps", [(_compiled_log, np.log, POSITIVE, 1),
+                                                        (_compiled_log1p, np.log1p, AROUND_ZERO, 2)])
+def test_logarithms_within_an_ulp_or_two_of_numpy(ours, numpys, points, ulps):
+    with np.errstate(all="ignore"):
+        want, special = numpys(points), numpys(LOG_SPECIAL)
+    assert _ulps(ours(points), want).max() <= ulps
+    got = ours(LOG_SPECIAL)        # log of 0, of negatives, inf, NaN, subnormals, signed zero
+    exact = ~np.isfinite(special) | (special == 0)
+    np.testing.assert_array_equal(got[exact], special[exact])
+    signed = ~np.isnan(special)          # (a NaN's sign bit means nothing)
+    assert np.array_equal(np.signbit(got[signed]), np.signbit(special[signed]))
+    assert _ulps(got, special).max() <= ulps
 
 
 def test_subnormal_results_round_once():
@@ -56,8 +92,12 @@ def test_subnormal_results_round_once():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.complex128, np.complex64, np.int64])
 def test_other_dtypes_follow_numpy(dtype):
-    x = (np.array([0.5, -2.0, 3.0]) * (1 + 1j if np.dtype(dtype).kind == "c" else 1)).astype(dtype)
-    for ours, numpys in ((_compiled_exp, np.exp), (_compiled_tanh, np.tanh)):
+    complex_ = np.dtype(dtype).kind == "c"
+    signed = np.array([1.5, -2.0, 3.0]) * (1 + 1j if complex_ else 1)
+    for ours, numpys in ((_compiled_exp, np.exp), (_compiled_tanh, np.tanh),
+                         (_compiled_log, np.log), (_compiled_log1p, np.log1p)):
+        real_domain = numpys in (np.exp, np.tanh) or complex_
+        x = (signed if real_domain else np.abs(signed)).astype(dtype)
         got = ours(x)
         assert got.dtype == numpys(x).dtype
         np.testing.assert_allclose(got, numpys(x), rtol=4 * np.finfo(got.dtype).eps)
@@ -71,6 +111,7 @@ def test_the_compiled_module_reads_them_and_python_reads_numpy():
     compiled, python = srcdiff.grad(act), srcdiff.grad(act, jit=False)
     np.testing.assert_allclose(compiled(x), python(x), rtol=1e-14)
     assert compiled.jitted, compiled.jit_reason
-    assert NUMPY.exp is exp and NUMPY.tanh is tanh and NUMPY.zeros is np.zeros
+    assert NUMPY.exp is exp and NUMPY.tanh is tanh and NUMPY.log is log and NUMPY.log1p is log1p
+    assert NUMPY.zeros is np.zeros
     stem = program(act, (0,), True, "auto").compiled.path.stem
     assert sys.modules[stem + "_jit"].np is NUMPY and sys.modules[stem].np is np

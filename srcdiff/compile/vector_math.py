@@ -1,22 +1,26 @@
-"""``np.exp`` and ``np.tanh`` for compiled code, written so that LLVM vectorises them.
+"""``np.exp``, ``np.tanh``, ``np.log`` and ``np.log1p`` for compiled code, written so
+that LLVM vectorises them.
 
-Numba computes ``np.exp(a)`` and ``np.tanh(a)`` one element at a time with the C
-library's ``exp`` and ``tanh``, which no compiler can vectorise: on a 32 x 64 array
-``np.tanh`` takes 20 us compiled against NumPy's 4 us (NumPy and XLA use SIMD
-versions).  The functions here are plain arithmetic: ``exp`` from a table of
-``2^(j/64)``, a short polynomial and a power of two made from its bits, ``tanh`` as
-``e / (e + 2)`` with ``e = expm1(2|x|)`` computed the same way.  The loop Numba writes
-for an array expression then runs 4 or 8 elements at a time: 4 us for that tanh.
-They are Numba ufuncs, so ``1.0 / (1.0 + np.exp(-x))`` still fuses into one loop.
-Both are written without branches (selects only): with a branch LLVM keeps the loop
-scalar.
+Numba computes ``np.exp(a)`` and the others one element at a time with the C
+library's functions, which no compiler can vectorise: on a 32 x 64 array ``np.tanh``
+takes 20 us compiled against NumPy's 4 us (NumPy and XLA use SIMD versions).  The
+functions here are plain arithmetic: ``exp`` from a table of ``2^(j/64)``, a short
+polynomial and a power of two made from its bits, ``tanh`` as ``e / (e + 2)`` with
+``e = expm1(2|x|)`` computed the same way, ``log`` as fdlibm's (the exponent from the
+bits, a polynomial in ``s = f / (2 + f)`` for the mantissa ``1 + f``), ``log1p(x)`` as
+``log(u) x / (u - 1)`` with ``u = 1 + x``.  The loop Numba writes for an array
+expression then runs 4 or 8 elements at a time: 4 us for that tanh.  They are Numba
+ufuncs, so ``1.0 / (1.0 + np.exp(-x))`` still fuses into one loop (but not two of them
+into one loop: see ``srcdiff/emit/fuse.py``).  All are written without branches
+(selects only): with a branch LLVM keeps the loop scalar.
 
-The generated module's compiled copy sees ``np`` as ``NUMPY``: NumPy with these two
+The generated module's compiled copy sees ``np`` as ``NUMPY``: NumPy with these four
 in place of its own (the Python copy, and everything else, is NumPy's).  Results are
-within 1 (exp) and 3 (tanh) units in the last place of NumPy's for float64; NaN,
-infinities, overflow to inf, underflow through the subnormals to 0 and the sign of
-zero are NumPy's.  Complex arguments get ``cmath``'s functions; float32 ones are
-computed in float64.
+within 1 (exp, log), 2 (log1p) and 3 (tanh) units in the last place of NumPy's for
+float64; NaN, infinities, overflow to inf, underflow through the subnormals to 0, the
+logarithms of 0, of negative numbers and of subnormals, and the sign of zero are
+NumPy's.  Complex arguments get ``cmath``'s functions (``log1p(z)``: ``log(1 + z)``); float32
+ones are computed in float64.
 """
 import cmath
 import decimal
@@ -28,6 +32,8 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, overload
+
+from ..emit.fuse import VECTORISED
 
 _64_OVER_LN2 = 64 / math.log(2)
 _LN2_HI_64 = 6.93147180369123816490e-01 / 64    # ln 2 / 64 in two parts (Cody and Waite):
@@ -97,6 +103,61 @@ def _tanh(x):
     return x if (x != x or x == 0.0) else signed   # NaN, and the sign of a zero, as given
 
 
+@intrinsic
+def _bits_from_float(typingctx, x):
+    """The IEEE bits of the float64 ``x`` as an int64 (a register move)."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+# log(1 + f) = 2s + s R(s^2) with s = f / (2 + f), R to within 2^-58 (fdlibm's e_log.c)
+_LG1, _LG2, _LG3 = 6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01
+_LG4, _LG5, _LG6 = 2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01
+_LG7 = 1.479819860511658591e-01
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+_TINY = 2.2250738585072014e-308                 # the smallest normal number
+_MANTISSA, _ONE_BITS = (1 << 52) - 1, 1023 << 52
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _log(x):
+    # x = 2^k m with sqrt(2)/2 <= m < sqrt(2); a subnormal x is scaled by 2^54 first
+    sub = x < _TINY
+    bits = _bits_from_float(x * 18014398509481984.0 if sub else x)
+    k = (bits >> 52) - (1023 + 54 if sub else 1023)
+    m = _float_from_bits((bits & _MANTISSA) | _ONE_BITS)      # in [1, 2)
+    big = m > 1.4142135623730951
+    m = m * 0.5 if big else m
+    k = k + 1 if big else k
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r = z * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7))) + w * (_LG2 + w * (_LG4 + w * _LG6))
+    half_f2 = 0.5 * f * f
+    fk = np.float64(k)
+    y = fk * _LN2_HI - ((half_f2 - (s * (half_f2 + r) + fk * _LN2_LO)) - f)
+    # NaN, and x <= 0 or inf, as NumPy: one select after another
+    y = x if x == np.inf else y
+    y = -np.inf if x == 0.0 else y
+    return np.nan if (x < 0.0 or x != x) else y
+
+
+@numba.njit(inline="always", error_model="numpy")
+def _log1p(x):
+    # log(u) x / (u - 1) with u = 1 + x: the rounding of u cancels (Goldberg, Kahan)
+    u = 1.0 + x
+    y = _log(u) * (x / (u - 1.0))
+    y = x if (u == 1.0 or x == np.inf) else y   # tiny x (and its sign of zero), inf
+    return _log(u) if u == 0.0 else y
+
+
+@numba.njit(inline="always")
+def _complex_log1p(z):
+    return cmath.log(1.0 + z)          # as NumPy computes it
+
+
 def _by_kind(real, complex_):
     """A scalar function taking real arguments to ``real`` (in float64) and complex ones
     to ``complex_``: the kernel of one of the ufuncs below."""
@@ -117,6 +178,7 @@ def _by_kind(real, complex_):
 
 # compiled for each argument type the first time compiled code calls them, and cached
 _exp_of, _tanh_of = _by_kind(_exp, cmath.exp), _by_kind(_tanh, cmath.tanh)
+_log_of, _log1p_of = _by_kind(_log, cmath.log), _by_kind(_log1p, _complex_log1p)
 
 
 @numba.vectorize(cache=True)
@@ -129,6 +191,16 @@ def tanh(x):
     return _tanh_of(x)
 
 
-NUMPY = pytypes.ModuleType("numpy", "NumPy, with srcdiff's vectorised exp and tanh")
+@numba.vectorize(cache=True)
+def log(x):
+    return _log_of(x)
+
+
+@numba.vectorize(cache=True)
+def log1p(x):
+    return _log1p_of(x)
+
+
+NUMPY = pytypes.ModuleType("numpy", "NumPy, with srcdiff's vectorised exp, tanh, log, log1p")
 NUMPY.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
-NUMPY.exp, NUMPY.tanh = exp, tanh
+NUMPY.__dict__.update({name: globals()[name] for name in VECTORISED})
