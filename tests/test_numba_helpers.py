@@ -217,3 +217,14 @@ def test_broadcast_stand_in_of_shapes_that_do_not_broadcast_raises():
         compiled(runtime.broadcast_stand_in, M, V)
     with pytest.raises(ValueError):
         runtime.broadcast_stand_in(M, V)
+
+
+@pytest.mark.parametrize("helper", [runtime.sum_along, runtime.mean_along])
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_sums_along_a_matrix_are_numpys_to_the_last_bit(helper, layout):
+    # along a contiguous lane NumPy sums pairwise, across one an element at a time
+    m = RNG.standard_normal((40, 300)) * 10.0 ** RNG.uniform(-8, 8, (40, 300))
+    m = np.asarray(m, order=layout)
+    for axis in (0, 1, None):
+        for a in (m, m.T):
+            np.testing.assert_array_equal(compiled(helper, a, axis, False), helper(a, axis, False))

@@ -115,3 +115,39 @@ def test_the_compiled_module_reads_them_and_python_reads_numpy():
     assert NUMPY.zeros is np.zeros
     stem = program(act, (0,), True, "auto").compiled.path.stem
     assert sys.modules[stem + "_jit"].np is NUMPY and sys.modules[stem].np is np
+
+
+# ------------------------------------------------------------ sums in NumPy's order
+
+@numba.njit
+def _compiled_sum(a):
+    return NUMPY.sum(a)
+
+
+@numba.njit
+def _compiled_mean(a):
+    return NUMPY.mean(a)
+
+
+def test_compiled_sums_are_numpys_to_the_last_bit():
+    # NumPy sums pairwise (blocks of 128, 8 accumulators); Numba one element at a time
+    lengths = list(range(0, 300)) + [1000, 4097, 100_001]
+    for n in lengths:
+        a = RNG.standard_normal(n) * 10.0 ** RNG.uniform(-8, 8, n)
+        assert _compiled_sum(a) == np.sum(a), n
+        if n:
+            assert _compiled_mean(a) == np.mean(a), n
+    v = RNG.standard_normal(3001)
+    for a in (v[::3], v[::-2], v.reshape(3001, 1)[:, 0], v[1:].reshape(100, 30),
+              v[1:].reshape(100, 30).T, v[1:].reshape(10, 20, 15).T):
+        assert _compiled_sum(a) == np.sum(a) and _compiled_mean(a) == np.mean(a)
+
+
+def test_other_sums_are_numbas():
+    m = RNG.standard_normal((30, 20))
+    for a in (m[:, ::2], m[::2].T, np.arange(7), m.astype(np.float32)):
+        np.testing.assert_allclose(_compiled_sum(a), np.sum(a), rtol=1e-6)
+        np.testing.assert_allclose(_compiled_mean(a), np.mean(a), rtol=1e-6)
+    assert np.isnan(_compiled_mean(np.empty(0)))
+    axis_sum = numba.njit(lambda a: NUMPY.sum(a, axis=1))
+    np.testing.assert_allclose(axis_sum(m), np.sum(m, axis=1), rtol=1e-14)

@@ -12,6 +12,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 from numpy.lib.stride_tricks import as_strided
 
 from .. import runtime
+from . import vector_math
 
 _SCALARS = (types.Number, types.Boolean)
 
@@ -109,7 +110,7 @@ def _reduced_shape(a, axis, keep):
 def _unbroadcast(g, like):
     if not _is_array(like):
         if _is_array(g):
-            return lambda g, like: np.sum(g)
+            return lambda g, like: vector_math.sum(g)
         return lambda g, like: g
     if not _is_array(g) or g.ndim < like.ndim:
         return None
@@ -243,7 +244,7 @@ def _extreme_grad(g, ans, a, axis, keepdims):
 @overload(runtime.reduce_sum)
 def _reduce_sum(a, axis):
     if _is_none(axis):
-        return lambda a, axis: np.sum(a)
+        return lambda a, axis: vector_math.sum(a)
     if isinstance(axis, types.Integer):
         return lambda a, axis: np.sum(a, axis=axis)
     return None
@@ -411,7 +412,7 @@ def _reshape_like(g, like):
     if _is_array(like):
         return lambda g, like: np.ascontiguousarray(g).reshape(like.shape)
     if _is_array(g):
-        return lambda g, like: np.sum(g)
+        return lambda g, like: vector_math.sum(g)
     return lambda g, like: g
 
 
@@ -645,8 +646,12 @@ def _keepdims(t):
     return None
 
 
-def _along(reduce_lane):
-    """The nopython implementation of a reduction along an axis, given a 1-D reduction."""
+def _along(reduce_lane, across=None):
+    """The nopython implementation of a reduction along an axis, given a 1-D reduction;
+    ``across``, where it differs, is the one for lanes NumPy reduces an element of each
+    at a time (the lanes across the contiguous axis: columns of a C-ordered matrix)."""
+    across = across or reduce_lane
+
     def typer(a, axis, keepdims):
         keep = _keepdims(keepdims)
         if keep is None:
@@ -658,9 +663,10 @@ def _along(reduce_lane):
             ones = (1,) * nd
             if nd == 1 and not keep:       # a vector is its own lane: no copy, no reshape
                 return lambda a, axis, keepdims: reduce_lane(a)
-            # a C-ordered array is one lane as it is; ascontiguousarray copies otherwise
-            flat = ((lambda a: a.reshape(-1)) if a.layout == "C"
-                    else (lambda a: np.ascontiguousarray(a).reshape(-1)))
+            # a C-ordered array is one lane as it is, a Fortran-ordered one transposed
+            # (its memory's order, NumPy's); ascontiguousarray copies others
+            flat = {"C": lambda a: a.reshape(-1), "F": lambda a: a.T.reshape(-1)}.get(
+                a.layout, lambda a: np.ascontiguousarray(a).reshape(-1))
             flat = register_jitable(flat)
             if keep:
                 return lambda a, axis, keepdims: np.full(ones, reduce_lane(flat(a)))
@@ -670,7 +676,9 @@ def _along(reduce_lane):
         if nd == 1 and not keep:
             return lambda a, axis, keepdims: reduce_lane(np.ascontiguousarray(a))
         if nd == 2:
-            return _along_matrix(reduce_lane, keep)
+            rows, columns = {"C": (reduce_lane, across), "F": (across, reduce_lane)}.get(
+                a.layout, (across, across))
+            return _along_matrix(rows, columns, keep)
         out_nd = nd if keep else nd - 1
 
         def impl(a, axis, keepdims):
@@ -685,7 +693,7 @@ def _along(reduce_lane):
     return typer
 
 
-def _along_matrix(reduce_lane, keep):
+def _along_matrix(row_lane, column_lane, keep):
     """A reduction along a matrix's rows or columns: its lanes as views, no copies, and
     a fraction of the general version's compile time."""
     def rows_or_columns(a, axis):
@@ -694,10 +702,10 @@ def _along_matrix(reduce_lane, keep):
         out = np.empty(n)
         if k == 1:
             for i in range(n):
-                out[i] = reduce_lane(a[i])
+                out[i] = row_lane(a[i])
         else:
             for i in range(n):
-                out[i] = reduce_lane(a[:, i])
+                out[i] = column_lane(a[:, i])
         return out, k
     rows_or_columns = register_jitable(rows_or_columns)
     if not keep:
@@ -718,10 +726,13 @@ def _norm_lane(v):
     return np.sqrt(total)
 
 
-for _helper, _lane in ((runtime.sum_along, np.sum), (runtime.mean_along, np.mean),
-                       (runtime.prod_along, np.prod), (runtime.max_along, np.max),
-                       (runtime.min_along, np.min)):
-    overload(_helper)(_along(_lane))
+# sums and means in NumPy's order: pairwise along a contiguous lane, an element at a
+# time (Numba's np.sum) across one
+for _helper, _reductions in ((runtime.sum_along, (vector_math.sum, np.sum)),
+                             (runtime.mean_along, (vector_math.mean, np.mean)),
+                             (runtime.prod_along, (np.prod,)), (runtime.max_along, (np.max,)),
+                             (runtime.min_along, (np.min,))):
+    overload(_helper)(_along(*_reductions))
 
 _norm_along_float64 = _along(_norm_lane)
 
