@@ -254,7 +254,8 @@ def _reduce_sum(a, axis):
 # ``v`` compile Numba's shape check, whose error message's formatting takes 2-3 s to
 # compile: loops and in-place array expressions on the part (a view) instead, with the
 # same broadcasting, and a copy of ``v`` first where it overlaps the part.
-_NOT_BROADCAST = "could not broadcast the value into the part of the array written"
+_NOT_BROADCAST = ("could not broadcast the value into the part of the array it is written "
+                  "to (jit=False gives NumPy's message, with the shapes)")
 
 
 def _selects_element(a, index):
@@ -298,6 +299,16 @@ def _apart(a, b):
     a_low, a_high = _extent(a)
     b_low, b_high = _extent(b)
     return a_high <= b_low or b_high <= a_low
+
+
+@register_jitable
+def _check_broadcast(part, value):
+    """Raise unless ``value`` broadcasts to ``part``'s shape (Numba's in-place ``+=`` does
+    not check: it reads past the end of a shorter value)."""
+    lead = part.ndim - value.ndim
+    for k in range(value.ndim):
+        if value.shape[k] != part.shape[lead + k] and value.shape[k] != 1:
+            raise ValueError(_NOT_BROADCAST)
 
 
 @register_jitable
@@ -375,6 +386,7 @@ def _scatter_add_to(out, index, g):
     if _into_part(out, index, g):
         def into_part(out, index, g):
             part = out[index]
+            _check_broadcast(part, g)
             if not _apart(part, g):
                 g = g.copy()
             part += g
