@@ -82,6 +82,22 @@ def test_second_process_reuses_the_numba_disk_cache(tmp_path):
     assert runs[1] == ["True", "2", "0"]          # loaded from disk, not compiled
 
 
+def test_the_cache_key_changes_with_the_helpers_source():
+    # Numba's disk cache of a generated module does not notice the helpers compiled into
+    # it changing: their source is part of the module's name in the cache
+    import hashlib
+    import pathlib
+
+    from srcdiff.compile import jit
+    package = pathlib.Path(srcdiff.__file__).parent
+    source = b"".join((package / name).read_bytes() for name in
+                      ("runtime.py", "compile/numba_runtime.py", "compile/vector_math.py"))
+    assert hashlib.sha256(source).hexdigest()[:16] in jit._salt()
+    path = program(loss, (0,), True).compiled.path
+    assert path.name.split("_")[-1][:-3] == hashlib.sha256(
+        (jit._salt() + "\0" + path.read_text()).encode()).hexdigest()[:16]
+
+
 WRITES_SCRIPT = textwrap.dedent("""
     import numpy as np, srcdiff
     from numba.core import event

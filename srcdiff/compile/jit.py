@@ -4,6 +4,9 @@ Numba compiles lazily, per argument types, at the first call.  If it cannot type
 the code, srcdiff records why (``jit_reason``) and runs the module as Python from
 then on: a missing compiled path costs speed, never a crash or a wrong number.
 """
+import functools
+import hashlib
+import pathlib
 import warnings
 
 import numpy as np
@@ -23,11 +26,25 @@ except ImportError:         # another Numba: every returned array is checked for
 JIT_OPTIONS = {"cache": True, "boundscheck": True, "error_model": "numpy"}
 
 
+# the code compiled with the generated module: Numba's disk cache does not see it change
+# (stale cached code of an older helper can even crash when loaded)
+_COMPILED_WITH = ("runtime.py", "compile/numba_runtime.py", "compile/vector_math.py")
+
+
+@functools.cache
+def helpers_digest():
+    """A digest of the source of the helpers compiled into every generated module."""
+    package = pathlib.Path(__file__).resolve().parent.parent
+    return hashlib.sha256(b"".join((package / name).read_bytes()
+                                   for name in _COMPILED_WITH)).hexdigest()[:16]
+
+
 def _salt():
     import numba
 
     from .. import __version__
-    return f"srcdiff {__version__} numba {numba.__version__} {sorted(JIT_OPTIONS.items())}"
+    return (f"srcdiff {__version__} helpers {helpers_digest()} numba {numba.__version__} "
+            f"{sorted(JIT_OPTIONS.items())}")
 
 
 class Compiled:
