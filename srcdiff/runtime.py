@@ -14,7 +14,8 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at", "write_at", "zero_at", "copy_of", "broadcast_stand_in", "matmul_stand_in",
+    "stack_push", "assign_at", "write_at", "zero_at", "copy_of", "broadcast_stand_in",
+    "matmul_stand_in",
     "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
@@ -24,8 +25,8 @@ __all__ = [
 # (helper, argument position) where a helper reads only the argument's shape and dtype:
 # a value read only there need not be kept for the adjoint, its shape will do
 # the helpers that write into an argument (each of the others only reads its arguments)
-WRITES_INTO_ARGUMENT = {"scatter_add_to", "write_at", "zero_at", "stack_push", "store_shape", "push_shape",
-                        "log_write", "undo_writes"}
+WRITES_INTO_ARGUMENT = {"scatter_add_to", "write_at", "zero_at", "stack_push", "store_shape",
+                        "push_shape", "log_write", "undo_writes"}
 SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
               ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2),

@@ -57,7 +57,8 @@ def _ulps(got, want):
     return np.where(same, 0.0, apart)
 
 
-@pytest.mark.parametrize("ours, numpys, ulps", [(_compiled_exp, np.exp, 1), (_compiled_tanh, np.tanh, 3)])
+@pytest.mark.parametrize("ours, numpys, ulps", [(_compiled_exp, np.exp, 1),
+                                                (_compiled_tanh, np.tanh, 3)])
 def test_within_a_few_ulps_of_numpy_and_special_values_exact(ours, numpys, ulps):
     with np.errstate(all="ignore"):
         want = numpys(ACROSS)
@@ -71,8 +72,8 @@ def test_within_a_few_ulps_of_numpy_and_special_values_exact(ours, numpys, ulps)
     assert np.array_equal(np.signbit(got), np.signbit(special))
 
 
-@pytest.mark.parametrize("ours, numpys, points, ulps", [(_compiled_log, np.log, POSITIVE, 1),
-                                                        (_compiled_log1p, np.log1p, AROUND_ZERO, 2)])
+@pytest.mark.parametrize("ours, numpys, points, ulps", [
+    (_compiled_log, np.log, POSITIVE, 1), (_compiled_log1p, np.log1p, AROUND_ZERO, 2)])
 def test_logarithms_within_an_ulp_or_two_of_numpy(ours, numpys, points, ulps):
     with np.errstate(all="ignore"):
         want, special = numpys(points), numpys(LOG_SPECIAL)

@@ -203,10 +203,10 @@ def log1p(x):
 
 # ------------------------------------------------------- sums in NumPy's order
 # Numba sums an array with one accumulator, an element after another: half as fast as
-# this, and not NumPy's result.  NumPy sums a float64 vector (and a C- or
-# Fortran-ordered array as one, in its memory's order) pairwise: halves (a multiple of 8 elements long) down to blocks of 128 or
-# fewer, each summed with 8 accumulators; written the same way, compiled sums are
-# NumPy's to the last bit.
+# this, and not NumPy's result.  NumPy sums a float64 vector (and a C- or Fortran-
+# ordered array as one, in its memory's order) pairwise: halves (a multiple of 8
+# elements long) down to blocks of 128 or fewer, each summed with 8 accumulators;
+# written the same way, compiled sums are NumPy's to the last bit.
 
 # compiled on first use and cached, as the ufuncs above (0.8 s to compile)
 @numba.njit(cache=True)

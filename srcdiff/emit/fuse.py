@@ -227,7 +227,8 @@ def fuse_temporaries(lines):
         j = _reader(lines, statements, k, name, value)
         if j is None or name in live[j]:
             continue                        # read again later: it keeps its name
-        fused = ast.fix_missing_locations(_Substitute(name, value).visit(copy.deepcopy(statements[j])))
+        reader = copy.deepcopy(statements[j])
+        fused = ast.fix_missing_locations(_Substitute(name, value).visit(reader))
         if _vectorised_calls(fused) > 1:
             continue
         statements[j] = fused
