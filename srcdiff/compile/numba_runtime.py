@@ -658,11 +658,11 @@ def _keepdims(t):
     return None
 
 
-def _along(reduce_lane, across=None):
-    """The nopython implementation of a reduction along an axis, given a 1-D reduction;
-    ``across``, where it differs, is the one for lanes NumPy reduces an element of each
-    at a time (the lanes across the contiguous axis: columns of a C-ordered matrix)."""
-    across = across or reduce_lane
+def _along(reduce_lane, along=None):
+    """The nopython implementation of a reduction along an axis, given a 1-D reduction
+    of the whole array (``reduce_lane``) and, where it differs, of its lanes along an
+    axis (``along``)."""
+    along = along or reduce_lane
 
     def typer(a, axis, keepdims):
         keep = _keepdims(keepdims)
@@ -688,9 +688,7 @@ def _along(reduce_lane, across=None):
         if nd == 1 and not keep:
             return lambda a, axis, keepdims: reduce_lane(np.ascontiguousarray(a))
         if nd == 2:
-            rows, columns = {"C": (reduce_lane, across), "F": (across, reduce_lane)}.get(
-                a.layout, (across, across))
-            return _along_matrix(rows, columns, keep)
+            return _along_matrix(along, keep)
         out_nd = nd if keep else nd - 1
 
         def impl(a, axis, keepdims):
@@ -699,13 +697,13 @@ def _along(reduce_lane, across=None):
             out = np.empty((lanes.shape[0], lanes.shape[2]))
             for i in range(lanes.shape[0]):
                 for j in range(lanes.shape[2]):
-                    out[i, j] = reduce_lane(np.ascontiguousarray(lanes[i, :, j]))
+                    out[i, j] = along(np.ascontiguousarray(lanes[i, :, j]))
             return out.reshape(to_fixed_tuple(_reduced_shape(a, k, keep), out_nd))
         return impl
     return typer
 
 
-def _along_matrix(row_lane, column_lane, keep):
+def _along_matrix(reduce_lane, keep):
     """A reduction along a matrix's rows or columns: its lanes as views, no copies, and
     a fraction of the general version's compile time."""
     def rows_or_columns(a, axis):
@@ -714,10 +712,10 @@ def _along_matrix(row_lane, column_lane, keep):
         out = np.empty(n)
         if k == 1:
             for i in range(n):
-                out[i] = row_lane(a[i])
+                out[i] = reduce_lane(a[i])
         else:
             for i in range(n):
-                out[i] = column_lane(a[:, i])
+                out[i] = reduce_lane(a[:, i])
         return out, k
     rows_or_columns = register_jitable(rows_or_columns)
     if not keep:
@@ -738,8 +736,9 @@ def _norm_lane(v):
     return np.sqrt(total)
 
 
-# sums and means in NumPy's order: pairwise along a contiguous lane, an element at a
-# time (Numba's np.sum) across one
+# a sum of the whole array in NumPy's order (pairwise); along an axis, Numba's, an
+# element at a time (NumPy's order across the contiguous axis; along it, pairwise, but
+# a pairwise sum per short lane made the GMM's primal half as slow again)
 for _helper, _reductions in ((runtime.sum_along, (vector_math.sum, np.sum)),
                              (runtime.mean_along, (vector_math.mean, np.mean)),
                              (runtime.prod_along, (np.prod,)), (runtime.max_along, (np.max,)),

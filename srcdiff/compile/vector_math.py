@@ -208,9 +208,7 @@ def log1p(x):
 # elements long) down to blocks of 128 or fewer, each summed with 8 accumulators;
 # written the same way, compiled sums are NumPy's to the last bit.
 
-# compiled on first use and cached, as the ufuncs above (0.8 s to compile)
-@numba.njit(cache=True)
-def _sum_block(a, start, n):
+def _block_sum(a, start, n):
     if n < 8:
         total = 0.0
         for i in range(start, start + n):
@@ -226,6 +224,11 @@ def _sum_block(a, start, n):
     for i in range(start + whole, start + n):
         total += a[i]
     return total
+
+
+# a block written into each sum (a call per sum of a short lane costs more than the
+# sum), the halving compiled on first use and cached, as the ufuncs above
+_block_inline, _sum_block = numba.njit(inline="always")(_block_sum), numba.njit(cache=True)(_block_sum)
 
 
 @numba.njit(cache=True)
@@ -263,6 +266,14 @@ def _pairwise(a):
     return value
 
 
+@numba.njit(inline="always")
+def _vector_sum(v):
+    # a vector's view [::1] has any layout's type: _pairwise compiles once a process
+    # (each layout's own took 0.4 s of a cold first call)
+    n = v.shape[0]
+    return _block_inline(v, 0, n) if n <= 128 else _pairwise(v[::1])
+
+
 def _in_numpys_order(a, axis, dtype):
     """Whether np.sum(a) sums ``a`` pairwise: a float64 vector or a C- or Fortran-ordered
     array, whole."""
@@ -285,13 +296,11 @@ def mean(a, axis=None, dtype=None):
 def _sum(a, axis=None, dtype=None):
     if not _in_numpys_order(a, axis, dtype):
         return lambda a, axis=None, dtype=None: np.sum(a, axis=axis, dtype=dtype)
-    # a vector's view [::1] has any layout's type: _pairwise compiles once a process
-    # (each layout's own took 0.4 s of a cold first call)
     if a.ndim == 1:
-        return lambda a, axis=None, dtype=None: _pairwise(a[::1])
+        return lambda a, axis=None, dtype=None: _vector_sum(a)
     if a.layout == "F":
-        return lambda a, axis=None, dtype=None: _pairwise(a.T.reshape(-1)[::1])
-    return lambda a, axis=None, dtype=None: _pairwise(a.reshape(-1)[::1])
+        return lambda a, axis=None, dtype=None: _vector_sum(a.T.reshape(-1))
+    return lambda a, axis=None, dtype=None: _vector_sum(a.reshape(-1))
 
 
 @overload(mean)
