@@ -19,24 +19,13 @@ ACROSS = np.concatenate([RNG.standard_normal(20000) * s for s in (1e-9, 1e-3, 0.
                         + [RNG.uniform(-750, 712, 20000), SPECIAL])
 
 
-@numba.njit
-def _compiled_exp(x):
-    return exp(x)
+def _compiled(ufunc):
+    """``ufunc`` called from compiled code (the way generated code calls it)."""
+    return numba.njit(lambda x: ufunc(x))
 
 
-@numba.njit
-def _compiled_tanh(x):
-    return tanh(x)
-
-
-@numba.njit
-def _compiled_log(x):
-    return log(x)
-
-
-@numba.njit
-def _compiled_log1p(x):
-    return log1p(x)
+_compiled_exp, _compiled_tanh, _compiled_log, _compiled_log1p = map(
+    _compiled, (exp, tanh, log, log1p))
 
 
 LOG_SPECIAL = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -1.0, -1e-300, 5e-324, 1e-310,
