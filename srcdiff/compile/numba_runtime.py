@@ -658,37 +658,36 @@ def _keepdims(t):
     return None
 
 
-def _along(reduce_lane, along=None):
-    """The nopython implementation of a reduction along an axis, given a 1-D reduction
-    of the whole array (``reduce_lane``) and, where it differs, of its lanes along an
-    axis (``along``)."""
-    along = along or reduce_lane
+def _along(reduce_whole, reduce_lane=None):
+    """The nopython implementation of a reduction along an axis, given the 1-D reduction
+    of a whole array (or vector) and, where it differs, of the lanes along an axis."""
+    reduce_lane = reduce_lane or reduce_whole
 
     def typer(a, axis, keepdims):
         keep = _keepdims(keepdims)
         if keep is None:
             return lambda a, axis, keepdims: numba.literally(keepdims)
         if not _is_array(a):
-            return lambda a, axis, keepdims: reduce_lane(np.array([a]))
+            return lambda a, axis, keepdims: reduce_whole(np.array([a]))
         nd = a.ndim
         if _is_none(axis):
             ones = (1,) * nd
             if nd == 1 and not keep:       # a vector is its own lane: no copy, no reshape
-                return lambda a, axis, keepdims: reduce_lane(a)
+                return lambda a, axis, keepdims: reduce_whole(a)
             # a C-ordered array is one lane as it is, a Fortran-ordered one transposed
             # (its memory's order, NumPy's); ascontiguousarray copies others
             flat = {"C": lambda a: a.reshape(-1), "F": lambda a: a.T.reshape(-1)}.get(
                 a.layout, lambda a: np.ascontiguousarray(a).reshape(-1))
             flat = register_jitable(flat)
             if keep:
-                return lambda a, axis, keepdims: np.full(ones, reduce_lane(flat(a)))
-            return lambda a, axis, keepdims: reduce_lane(flat(a))
+                return lambda a, axis, keepdims: np.full(ones, reduce_whole(flat(a)))
+            return lambda a, axis, keepdims: reduce_whole(flat(a))
         if not isinstance(axis, types.Integer):
             return None
         if nd == 1 and not keep:
-            return lambda a, axis, keepdims: reduce_lane(np.ascontiguousarray(a))
+            return lambda a, axis, keepdims: reduce_whole(np.ascontiguousarray(a))
         if nd == 2:
-            return _along_matrix(along, keep)
+            return _along_matrix(reduce_lane, keep)
         out_nd = nd if keep else nd - 1
 
         def impl(a, axis, keepdims):
@@ -697,7 +696,7 @@ def _along(reduce_lane, along=None):
             out = np.empty((lanes.shape[0], lanes.shape[2]))
             for i in range(lanes.shape[0]):
                 for j in range(lanes.shape[2]):
-                    out[i, j] = along(np.ascontiguousarray(lanes[i, :, j]))
+                    out[i, j] = reduce_lane(np.ascontiguousarray(lanes[i, :, j]))
             return out.reshape(to_fixed_tuple(_reduced_shape(a, k, keep), out_nd))
         return impl
     return typer
