@@ -156,10 +156,12 @@ def _handed_over(g, inputs, cotangent):
 
 
 def _value(out):
-    """A scalar result as a Python float, whichever mode computed it; arrays unchanged."""
-    if type(out) is np.ndarray:
+    """A real scalar result as a Python float, whichever mode computed it (the tape's is
+    a 0-d array, Numba's a float, NumPy's an np.float64); arrays unchanged."""
+    kind = type(out)
+    if kind is float or (kind is np.ndarray and out.ndim):
         return out
-    return float(out) if np.ndim(out) == 0 and not isinstance(out, np.ndarray) else out
+    return float(out) if np.ndim(out) == 0 and not np.iscomplexobj(out) else out
 
 
 def _shape(value):

@@ -63,6 +63,17 @@ def test_value_and_grad():
     np.testing.assert_allclose(g, 4.5)
 
 
+def test_a_scalar_value_is_a_float_in_every_mode():
+    # the tape's value is a 0-d array, Numba's a float, NumPy's an np.float64
+    x = np.ones((2, 2))
+    for mode, jit in (("source", True), ("source", False), ("tape", True)):
+        value, _ = srcdiff.value_and_grad(loss, mode=mode, jit=jit)(x)
+        out, _ = srcdiff.vjp(loss, x, mode=mode, jit=jit)
+        assert type(value) is float and type(out) is float and value == out == 27.0, mode
+    out, _ = srcdiff.vjp(lambda z: z * 2.0, x, mode="tape")
+    assert type(out) is np.ndarray and out.shape == (2, 2)
+
+
 def test_vjp_one_cotangent_per_positional_argument():
     def f(x, n, w):
         return x * w * n
