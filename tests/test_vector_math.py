@@ -141,3 +141,21 @@ def test_other_sums_are_numbas():
     assert np.isnan(_compiled_mean(np.empty(0)))
     axis_sum = numba.njit(lambda a: NUMPY.sum(a, axis=1))
     np.testing.assert_allclose(axis_sum(m), np.sum(m, axis=1), rtol=1e-14)
+
+
+def logistic_loss(w, X, t):
+    z = X @ w
+    return np.mean(np.log1p(np.exp(-t * z))) + np.sum(np.log(w * w + 1.0))
+
+
+def test_compiled_gradients_through_the_logarithms_and_sums():
+    # the compiled module's log, log1p, exp, sum and mean: finite differences, and the
+    # Python mode's gradient (NumPy's functions) to a few ulps
+    w = RNG.standard_normal(6)
+    X = RNG.standard_normal((300, 6))
+    t = np.sign(RNG.standard_normal(300))
+    g = srcdiff.grad(logistic_loss)
+    assert srcdiff.check_grad(logistic_loss, w, X, t) < 1e-7
+    np.testing.assert_allclose(g(w, X, t), srcdiff.grad(logistic_loss, jit=False)(w, X, t),
+                               rtol=1e-13)
+    assert g.jitted, g.jit_reason

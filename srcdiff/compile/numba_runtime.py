@@ -312,24 +312,26 @@ def _check_broadcast(part, value):
 
 
 @register_jitable
+def _source(part, value):
+    """``value``, checked to broadcast to ``part``, and copied first where it overlaps
+    ``part`` (writing would change what is still to be read)."""
+    _check_broadcast(part, value)
+    return value if _apart(part, value) else value.copy()
+
+
+@register_jitable
 def _copy_vector(part, value):
+    value = _source(part, value)
     n, m = part.shape[0], value.shape[0]
-    if m != n and m != 1:
-        raise ValueError(_NOT_BROADCAST)
-    if not _apart(part, value):
-        value = value.copy()
     for i in range(n):
         part[i] = value[i if m == n else 0]
 
 
 @register_jitable
 def _copy_rows(part, value):
+    value = _source(part, value)
     rows, n = part.shape
     m = value.shape[0]
-    if m != n and m != 1:
-        raise ValueError(_NOT_BROADCAST)
-    if not _apart(part, value):
-        value = value.copy()
     for i in range(rows):
         for j in range(n):
             part[i, j] = value[j if m == n else 0]
@@ -337,12 +339,9 @@ def _copy_rows(part, value):
 
 @register_jitable
 def _copy_matrix(part, value):
+    value = _source(part, value)
     rows, n = part.shape
     value_rows, m = value.shape
-    if (value_rows != rows and value_rows != 1) or (m != n and m != 1):
-        raise ValueError(_NOT_BROADCAST)
-    if not _apart(part, value):
-        value = value.copy()
     for i in range(rows):
         row = i if value_rows == rows else 0
         for j in range(n):
@@ -386,10 +385,7 @@ def _scatter_add_to(out, index, g):
     if _into_part(out, index, g):
         def into_part(out, index, g):
             part = out[index]
-            _check_broadcast(part, g)
-            if not _apart(part, g):
-                g = g.copy()
-            part += g
+            part += _source(part, g)
             return out
         return into_part
     if isinstance(g, _SCALARS) and _is_basic_index(index) and not _selects_element(out, index):

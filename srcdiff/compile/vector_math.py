@@ -19,8 +19,8 @@ in place of its own (the Python copy, and everything else, is NumPy's).  Results
 within 1 (exp, log), 2 (log1p) and 3 (tanh) units in the last place of NumPy's for
 float64; NaN, infinities, overflow to inf, underflow through the subnormals to 0, the
 logarithms of 0, of negative numbers and of subnormals, and the sign of zero are
-NumPy's.  Complex arguments get ``cmath``'s functions (``log1p(z)``: ``log(1 + z)``); float32
-ones are computed in float64.
+NumPy's.  Complex arguments get ``cmath``'s functions (``log1p(z)``: ``log(1 + z)``);
+float32 ones are computed in float64.
 """
 import cmath
 import decimal
@@ -90,7 +90,8 @@ def _tanh(x):
     r = (y - k * _LN2_HI_64) - k * _LN2_LO_64
     n = np.int64(k)
     # exp(r) - 1 to r^7 / 7!: tanh near 0 needs it to a fraction of an ulp of itself
-    p = r + r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (1 / 5040))))))
+    p = r + r * r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120
+                                                       + r * (1 / 720 + r * (1 / 5040))))))
     t, low = _TWO_TO_J_64[n & 63], _TWO_TO_J_64_LOW[n & 63]
     power = _float_from_bits(((n >> 6) + 1023) << 52)
     # expm1(y) = 2^m (t - 1 + low + (t + low) p) + (2^m - 1): t - 1 is exact, low carries
@@ -148,9 +149,10 @@ def _log(x):
 def _log1p(x):
     # log(u) x / (u - 1) with u = 1 + x: the rounding of u cancels (Goldberg, Kahan)
     u = 1.0 + x
-    y = _log(u) * (x / (u - 1.0))
+    log_u = _log(u)
+    y = log_u * (x / (u - 1.0))
     y = x if (u == 1.0 or x == np.inf) else y   # tiny x (and its sign of zero), inf
-    return _log(u) if u == 0.0 else y
+    return log_u if u == 0.0 else y
 
 
 @numba.njit(inline="always")
@@ -228,7 +230,8 @@ def _block_sum(a, start, n):
 
 # a block written into each sum (a call per sum of a short lane costs more than the
 # sum), the halving compiled on first use and cached, as the ufuncs above
-_block_inline, _sum_block = numba.njit(inline="always")(_block_sum), numba.njit(cache=True)(_block_sum)
+_block_inline = numba.njit(inline="always")(_block_sum)
+_sum_block = numba.njit(cache=True)(_block_sum)
 
 
 @numba.njit(cache=True)
@@ -237,8 +240,6 @@ def _pairwise(a):
     its own (Numba's disk cache breaks code that calls a recursive function: it crashes
     when loaded)."""
     n = a.shape[0]
-    if n <= 128:
-        return _sum_block(a, 0, n)
     frames = np.empty((64, 3), np.int64)      # start, length, halves summed so far
     firsts = np.empty(64)                     # the first half's sum, once known
     frames[0, 0], frames[0, 1], frames[0, 2] = 0, n, 0
@@ -274,11 +275,15 @@ def _vector_sum(v):
     return _block_inline(v, 0, n) if n <= 128 else _pairwise(v[::1])
 
 
+def _whole(axis, dtype):
+    """Whether neither ``axis`` nor ``dtype`` is given."""
+    return all(t is None or isinstance(t, (types.NoneType, types.Omitted)) for t in (axis, dtype))
+
+
 def _in_numpys_order(a, axis, dtype):
     """Whether np.sum(a) sums ``a`` pairwise: a float64 vector or a C- or Fortran-ordered
     array, whole."""
-    whole = all(t is None or isinstance(t, (types.NoneType, types.Omitted)) for t in (axis, dtype))
-    return (whole and isinstance(a, types.Array) and a.dtype == types.float64
+    return (_whole(axis, dtype) and isinstance(a, types.Array) and a.dtype == types.float64
             and (a.ndim == 1 or a.layout in "CF"))
 
 
@@ -306,7 +311,7 @@ def _sum(a, axis=None, dtype=None):
 @overload(mean)
 def _mean(a, axis=None, dtype=None):
     if not _in_numpys_order(a, axis, dtype):
-        plain = isinstance(a, types.Array) and _in_numpys_order(types.float64[:], axis, dtype)
+        plain = isinstance(a, types.Array) and _whole(axis, dtype)     # (Numba's has no axis)
         return (lambda a, axis=None, dtype=None: np.mean(a)) if plain else None
     return lambda a, axis=None, dtype=None: sum(a) / a.size if a.size else np.nan
 

@@ -227,11 +227,11 @@ def fuse_temporaries(lines):
         j = _reader(lines, statements, k, name, value)
         if j is None or name in live[j]:
             continue                        # read again later: it keeps its name
-        reader = copy.deepcopy(statements[j])
-        fused = ast.fix_missing_locations(_Substitute(name, value).visit(reader))
-        if _vectorised_calls(fused) > 1:
+        calls = _vectorised_calls(statements[j]) + \
+            _vectorised_calls(value) * len(_loads(statements[j], name))
+        if calls > 1:
             continue
-        statements[j] = fused
+        statements[j] = ast.fix_missing_locations(_Substitute(name, value).visit(statements[j]))
         lines[j] = lines[j][:_indent(lines[j])] + ast.unparse(statements[j])
         statements[k] = None
         dropped.add(k)
