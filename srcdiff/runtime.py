@@ -18,8 +18,12 @@ __all__ = [
     "matmul_stand_in", "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
-    "cumsum_along",
+    "cumsum_along", "PYTHON",
 ]
+
+# True where the generated code runs as Python; the compiled copy of a generated module
+# has it False, and Numba drops what ``if PYTHON:`` guards (see ``compile/jit.py``)
+PYTHON = True
 
 # (helper, argument position) where a helper reads only the argument's shape and dtype:
 # a value read only there need not be kept for the adjoint, its shape will do
@@ -228,11 +232,17 @@ def stack_alloc(n, like):
 def stack_push(stack, k, value):
     """``stack[k] = value``, doubling the stack first when it is full; returns the stack."""
     if k == stack.shape[0]:
-        grown = np.empty((2 * k + 1,) + stack.shape[1:], dtype=stack.dtype)
-        write_at(grown, slice(0, k), stack)
-        stack = grown
+        stack = _grown(stack, 2 * k + 1)
     write_at(stack, k, value)
     return stack
+
+
+def _grown(stack, n):
+    """A stack with room for ``n`` entries, ``stack``'s copied into the first ones
+    (compiled: one flat loop, whatever the entries' shape)."""
+    grown = np.empty((n,) + stack.shape[1:], dtype=stack.dtype)
+    grown[:stack.shape[0]] = stack
+    return grown
 
 
 def assign_at(a, index, value):

@@ -462,6 +462,61 @@ def int_start_while(x):
     return s * s
 
 
+# -- nested loops: their runs are recorded by the forward and taken back in reverse --------
+def triangular(x):
+    # the inner loop runs i times: runs of different lengths on one stack
+    s = 0.0
+    for i in range(x.shape[0]):
+        y = x[i]
+        for j in range(i):
+            y = np.sin(y) * x[j] + 0.1
+        s = s + y * y
+    return s
+
+
+def three_deep(x):
+    total = 0.0
+    for i in range(2):
+        v = x * (i + 1.0)
+        for j in range(i + 2):
+            w = v[j % 3]
+            while w < 2.0:
+                w = w * 1.3 + 0.2
+            v = v * 0.9 + w * 0.05
+        total = total + np.sum(v * v)
+    return total
+
+
+def sometimes_inner(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        y = x[i]
+        if i % 2 == 0:
+            for j in range(3):
+                y = np.tanh(y * 1.2 + x[j])
+        s = s + y
+    return s
+
+
+def nested_never_runs(x, n):
+    s = x * 1.0
+    for i in range(n):
+        for j in range(2):
+            s = np.sin(s) + x
+    return np.sum(s)
+
+
+def inner_break_vector(x):
+    h = x * 0.5
+    for t in range(3):
+        for k in range(5):
+            h = np.tanh(h + x * 0.3)
+            if np.sum(h) > 1.5 + t:
+                break
+        h = h * 1.1
+    return np.sum(h * h)
+
+
 CASES = [
     (recurrence, (X[:2], 5), (0,)),
     (lotka_volterra, (1.1, 0.4, 200), (0, 1)),
@@ -520,4 +575,10 @@ CASES = [
     (linear_inner_branch, (X,), (0,)),
     (int_start, (0.7,), (0,)),
     (int_start_while, (0.7,), (0,)),
+    (triangular, (X,), (0,)),
+    (three_deep, (np.array([0.4, 1.1, 0.7]),), (0,)),
+    (sometimes_inner, (X,), (0,)),
+    (nested_never_runs, (X[:3], 0), (0,)),
+    (nested_never_runs, (X[:3], 3), (0,)),
+    (inner_break_vector, (X[:3],), (0,)),
 ]

@@ -413,23 +413,37 @@ def lower_triangles(v):
     return total
 
 
-def test_loops_rerun_by_the_backward_keep_only_what_it_reads():
-    # the reversed column loop reruns the row loops for pos (which v to send to) and
-    # needs nothing of L: rerunning its element writes would copy L once per write
+def test_nested_loops_are_recorded_by_the_forward_and_taken_back_not_rerun():
+    # the reversed column loop needs pos from the row loops (which v to send to) and
+    # nothing of L: the forward stacks pos over all runs of the row loop, the backward
+    # takes each run back off the stack instead of running the row loops again
     v = np.linspace(0.1, 1.2, 12).reshape(2, 6)
     g = srcdiff.grad(lower_triangles)
-    backward = g.source.split("def lower_triangles_backward")[1].split("\ndef ")[0]
-    reversed_columns = backward.split("for k_col in range(")[1]
-    assert re.search(r"pos_\d+_stack\[k_row\]", reversed_columns)
-    assert "assign_at(L" not in reversed_columns and "L_1_stack" not in g.source
-    # the forward pass records only its own loops: the backward reruns the nested ones
     forward = g.source.split("def lower_triangles_forward")[1].split("\ndef ")[0]
-    assert "trip_count" in forward and not re.search(r"pos(_\d+)?_stack", forward)
+    backward = g.source.split("def lower_triangles_backward")[1].split("\ndef ")[0]
+    assert re.search(r"pos_\d+_stack = stack_push\(pos_\d+_stack, row_top \+ k_row, pos_\d+\)",
+                     forward)
+    assert not re.search(r"^\s+for (row|col) in range\(", backward, re.M)
+    reversed_columns = backward.split("for k_col in range(")[1]
+    assert re.search(r"row_runs = row_runs - 1\n\s+n_row = n_row_runs\[row_runs\]", reversed_columns)
+    assert re.search(r"pos_\d+ = pos_\d+_stack\[row_top \+ k_row\]", reversed_columns)
+    assert "assign_at(L" not in backward and "L_1_stack" not in g.source
     row = np.array([1.0, 2.0, 3.0, 2.0, 3.0, 3.0])
     expected = 2.0 * v * row * row * np.array([[1.0], [2.0]])
     np.testing.assert_allclose(g(v), expected, rtol=1e-12)
+    np.testing.assert_allclose(srcdiff.grad(lower_triangles, jit=False)(v), expected, rtol=1e-12)
     assert srcdiff.check_grad(lower_triangles, v) < 1e-7
     assert g.jitted, g.jit_reason
+
+
+def test_a_pullback_with_nested_loops_can_be_called_again():
+    # the backward walks its copy of the runs' counters down: a second call starts over
+    v = np.linspace(0.1, 1.2, 12).reshape(2, 6)
+    for jit in (True, False):
+        out, pullback = srcdiff.vjp(lower_triangles, v, jit=jit)
+        first, = pullback(1.0)
+        again, = pullback(2.0)
+        np.testing.assert_allclose(again, 2.0 * first, rtol=1e-14)
 
 
 def tanh_rnn(Wx, Wh, xs, h):

@@ -66,10 +66,11 @@ class Compiled:
 
         from . import numba_runtime  # noqa: F401  (registers the helpers' nopython versions)
         from .vector_math import NUMPY
-        # a second copy of the module, whose functions call each other compiled and
-        # whose np.exp and np.tanh are the vectorised ones
+        # a second copy of the module, whose functions call each other compiled, whose
+        # np.exp and np.tanh are the vectorised ones, and whose PYTHON is False
         module = import_path(self.path, module_name + "_jit")
         module.np = NUMPY
+        module.PYTHON = False      # a constant to Numba: what it guards is not compiled
         dispatchers = {}
         for name in self.names:
             dispatchers[name] = numba.njit(**JIT_OPTIONS)(getattr(module, name))

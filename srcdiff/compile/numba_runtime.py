@@ -830,6 +830,19 @@ def _log_write(values, offsets, n, array, index):
     return impl
 
 
+@overload(runtime._grown)
+def _grown(stack, n):
+    if _is_array(stack) and stack.layout == "C":
+        def grown_flat(stack, n):
+            grown = np.empty((n,) + stack.shape[1:], dtype=stack.dtype)
+            into, entries = grown.reshape(-1), stack.reshape(-1)
+            for i in range(entries.shape[0]):
+                into[i] = entries[i]
+            return grown
+        return grown_flat
+    return None
+
+
 register_jitable(runtime.undo_writes)
 register_jitable(runtime.stack_push)      # the same code runs compiled
 register_jitable(runtime.assign_at)

@@ -183,11 +183,21 @@ def _assign(name, value):
 
 
 class _Loops:
-    """The names a loop's recording uses (trip count, counter, one stack per stored value)."""
+    """The names a loop's recording uses (trip count, counter, one stack per stored value).
 
-    def __init__(self, namer, active=()):
+    A loop nested in another loop records in the forward pass too, into stacks that grow
+    over all its runs (``stored``), with ``counts`` the number of iterations of each run,
+    ``top`` the entries pushed so far (and one more entry per run for the value it ends
+    with, if the backward reads one: ``keeps_ends``).
+    The backward meets the runs in reverse and takes each back off the top of its stacks.
+    """
+
+    def __init__(self, namer, active=(), body=()):
         self.namer = namer
         self.active = set(active)   # values with a derivative: their stacks hold floats
+        self.nested = {id(loop) for loop in _nested_loops(body)}
+        self.runs = {}         # id(a stored loop) -> (counts, runs so far, top)
+        self.outs = {}         # id(a stored loop) -> {carried name: stack of its value after}
         self.names = {}        # id(For) -> (count, counter)
         self.stacks = {}       # id(For) -> {carried name: (stack, name, shape only?)}
         self.undos = {}        # id(For) -> {carried name: names of its undo log}
@@ -211,7 +221,31 @@ class _Loops:
         if key not in self.names:
             return set()
         logs = {n for log in self.undos.get(key, {}).values() for n in log}
-        return {self.names[key][0]} | {stack for stack, _, _ in self.stacks[key].values()} | logs
+        runs = set(self.runs.get(key, ())) | set(self.outs.get(key, {}).values())
+        return {self.names[key][0]} | {stack for stack, _, _ in self.stacks[key].values()} | \
+            logs | runs
+
+    def keeps_ends(self, key):
+        """Whether the loop ``key`` stacks the values its runs end with, one more entry
+        each run (a stored loop's runs then take up its count + 1 entries)."""
+        return any(k == key for k, _ in self.finals)
+
+    def stored(self, loop):
+        """Whether ``loop`` is nested in a loop and recorded: by the forward pass, over
+        all its runs, the backward taking each run back (see the class)."""
+        return self.key(loop) in self.nested and self.key(loop) in self.names
+
+    def entry(self, loop):
+        """Where iteration ``k`` of the current run of ``loop`` sits in its stacks."""
+        counter = self.names[self.key(loop)][1]
+        return f"{self.runs[self.key(loop)][2]} + {counter}" if self.stored(loop) else counter
+
+    def out(self, loop, name):
+        """The stack of the value the carried ``name`` has after each run of ``loop``."""
+        outs = self.outs.setdefault(self.key(loop), {})
+        if name not in outs:
+            outs[name] = self.namer.fresh(f"{name}_outs")
+        return outs[name]
 
     def read_inside(self, loop):
         """The names the recording of ``loop`` reads at the start of each iteration."""
@@ -222,8 +256,12 @@ class _Loops:
     def of(self, loop):
         if id(loop) not in self.names:
             label = loop.index or "iterations"
-            self.names[id(loop)] = (self.namer.fresh(f"n_{label}"), self.namer.fresh(f"k_{label}"))
+            fresh = self.namer.fresh
+            self.names[id(loop)] = (fresh(f"n_{label}"), fresh(f"k_{label}"))
             self.stacks[id(loop)] = {}
+            if id(loop) in self.nested:
+                self.runs[id(loop)] = (fresh(f"n_{label}_runs"), fresh(f"{label}_runs"),
+                                       fresh(f"{label}_top"))
         return self.names[id(loop)]
 
     def undo(self, loop, name, writes):
@@ -255,6 +293,16 @@ class _Loops:
         """Whether ``loop`` stacks ``name``'s value (not only its shape)."""
         entry = self.stacks.get(id(loop), {}).get(name)
         return entry is not None and not entry[2]
+
+
+def _nested_loops(body):
+    """The loops of ``body`` inside another loop."""
+    for stmt in body:
+        if isinstance(stmt, For):
+            for inner in stmt.test + stmt.body:
+                yield from _loops_in(inner)
+        elif isinstance(stmt, If):
+            yield from _nested_loops(stmt.then + stmt.orelse)
 
 
 def _range_args(loop):
@@ -316,45 +364,45 @@ def _write(array, index, value, numbers):
 def _emit_loop(loop, out, loops, writes=_COPYING, nested=False, numbers=frozenset()):
     out.header(loop.loc)
     key = loops.key(loop) if loops is not None else None
-    record = key in loops.names if loops is not None and not nested else False
+    stored = loops is not None and loops.stored(loop)
+    if stored and not nested:       # in a reversed iteration: the run is taken back
+        return _take_back(loop, out, loops)
+    record = loops is not None and key in loops.names and (stored or not nested)
     stacks = loops.stacks[key] if record else {}
     undos = loops.undos.get(key, {}) if record else {}
     if record:
         count, counter = loops.names[key]
+        finals = [(stack, name) for stack, name, _ in stacks.values()
+                  if (key, name) in loops.finals or stored and loops.keeps_ends(key)]
+    if record and stored:
+        _start_run(loop, out, loops)
+    elif record:
         if loop.index is not None:
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
         size = count if loop.index is not None else 8   # a while loop's stacks grow
-        finals = [(stack, name) for stack, name, _ in stacks.values()
-                  if (key, name) in loops.finals]
         for stack, name, shape_only in stacks.values():
-            # a differentiated value may start as an int (s = 0) and go on as floats
-            item = f"shape_of({name})" if shape_only else \
-                f"1.0 * {name}" if name in loops.active else name
             room = f"{size} + 1" if (stack, name) in finals and loop.index is not None else size
-            out.put(f"{stack} = stack_alloc({room}, {item})", assigns=stack)
+            out.put(f"{stack} = stack_alloc({room}, {_stack_item(loops, name, shape_only)})",
+                    assigns=stack)
         for name, (old, at, logged, marks) in undos.items():
             out.put(f"{old}, {at} = undo_alloc({name})", assigns=old)
             out.order.setdefault(at)
             out.put(f"{logged} = 0", assigns=logged)
             out.put(f"{marks} = stack_alloc({size}, 0)", assigns=marks)
+        _start_nested_runs(loop, out, loops)
         out.put(f"{counter} = 0", assigns=counter)
+    growing = loop.index is None or stored      # stacks that grow as they are pushed
+    entry = loops.entry(loop) if record else None
 
     def body():
         if loop.index is None:
-            _emit_forward(loop.test, out, loops, (), writes, numbers=numbers)
+            _emit_forward(loop.test, out, loops, (), writes, nested=True, numbers=numbers)
             out.block(f"if not {ast.unparse(to_ast(loop.cond))}:", lambda: out.put("break"))
         for old, at, logged, marks in undos.values():    # where this iteration's log starts
             out.put(f"{marks} = stack_push({marks}, {counter}, {logged})" if loop.index is None
                     else f"{marks}[{counter}] = {logged}")
         for stack, name, shape_only in stacks.values():
-            if shape_only and loop.index is None:
-                out.put(f"{stack} = push_shape({stack}, {counter}, {name})")
-            elif shape_only:
-                out.put(f"store_shape({stack}, {counter}, {name})")
-            elif loop.index is None:
-                out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
-            else:
-                out.add(_write(Var(stack), Var(counter), Var(name), numbers))
+            _push(out, stack, entry, name, shape_only, growing, numbers)
         _emit_forward(loop.body, out, loops, (), writes, nested=True, numbers=numbers)
         if record:
             out.put(f"{counter} = {counter} + 1")
@@ -363,13 +411,91 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False, numbers=frozense
     opener = f"for {loop.index} in range({_range_args(loop)}):" if loop.index is not None \
         else "while True:"
     out.block(opener, body)
-    if record and (loop.index is None or loop.exit is not None):
+    if record and not stored and (loop.index is None or loop.exit is not None):
         out.put(f"{count} = {counter}", assigns=count)   # the iterations that ran
     for stack, name in (finals if record else ()):      # and the value they end with
-        if loop.index is None:
-            out.put(f"{stack} = stack_push({stack}, {counter}, {name})")
-        else:
-            out.add(_write(Var(stack), Var(counter), Var(name), numbers))
+        _push(out, stack, entry, name, False, growing, numbers)
+    if record and stored:
+        _end_run(loop, out, loops)
+
+
+def _stack_item(loops, name, shape_only):
+    """What a stack of ``name`` is made like: its shape, or its value (as a float when
+    it is differentiated: ``s = 0`` may go on as floats)."""
+    return f"shape_of({name})" if shape_only else f"1.0 * {name}" if name in loops.active \
+        else name
+
+
+def _push(out, stack, entry, name, shape_only, growing, numbers):
+    """``name`` (or its shape) into ``stack`` at ``entry``, growing it if it may be full."""
+    if shape_only:
+        out.put(f"{stack} = push_shape({stack}, {entry}, {name})" if growing
+                else f"store_shape({stack}, {entry}, {name})")
+    elif growing:
+        out.put(f"{stack} = stack_push({stack}, {entry}, {name})")
+    else:
+        out.add(_write(Var(stack), Var(entry), Var(name), numbers))
+
+
+def _start_nested_runs(loop, out, loops):
+    """Before a loop of the function's own body: nothing recorded yet by the loops nested
+    in it, and in Python a name for each of their stacks, which their first run makes."""
+    inner = {loops.key(n): n for n in _loops_in(loop) if n is not loop and loops.stored(n)}
+    lazy = []
+    for key in inner:
+        counts, runs, top = loops.runs[key]
+        out.put(f"{counts} = stack_alloc(8, 0)", assigns=counts)
+        out.put(f"{runs} = 0", assigns=runs)
+        out.put(f"{top} = 0", assigns=top)
+        lazy += [stack for stack, _, _ in loops.stacks[key].values()]
+        lazy += list(loops.outs.get(key, {}).values())
+    if lazy:       # (Numba drops this block: PYTHON is False in the compiled module)
+        out.block("if PYTHON:", lambda: out.put(" = ".join(lazy) + " = None"))
+
+
+def _start_run(loop, out, loops):
+    """A run of a nested loop: its stacks made by the first run (their entries' shape is
+    known only there), the iteration counter at zero."""
+    key = loops.key(loop)
+    count, counter = loops.names[key]
+    runs = loops.runs[key][1]
+    stacks = loops.stacks[key]
+    if stacks:
+        out.block(f"if {runs} == 0:", lambda: [
+            out.put(f"{stack} = stack_alloc(8, {_stack_item(loops, name, shape_only)})",
+                    assigns=stack) for stack, name, shape_only in stacks.values()])
+    out.put(f"{counter} = 0", assigns=counter)
+
+
+def _end_run(loop, out, loops):
+    """After a run of a nested loop: its entries counted, the values it carries out that
+    the backward reads pushed, its iteration count pushed."""
+    key = loops.key(loop)
+    counter = loops.names[key][1]
+    counts, runs, top = loops.runs[key]
+    out.put(f"{top} = {top} + {counter}" + (" + 1" if loops.keeps_ends(key) else ""))
+    outs = loops.outs.get(key, {})
+    if outs:
+        out.block(f"if {runs} == 0:", lambda: [
+            out.put(f"{stack} = stack_alloc(8, {_stack_item(loops, name, False)})",
+                    assigns=stack) for name, stack in outs.items()])
+    for name, stack in outs.items():
+        out.put(f"{stack} = stack_push({stack}, {runs}, {name})")
+    out.put(f"{counts} = stack_push({counts}, {runs}, {counter})")
+    out.put(f"{runs} = {runs} + 1")
+
+
+def _take_back(loop, out, loops):
+    """In the backward, where a nested loop ran: its last run taken off its stacks (the
+    entries of its iterations, then the value it ended with), not run again."""
+    key = loops.key(loop)
+    count = loops.names[key][0]
+    counts, runs, top = loops.runs[key]
+    out.put(f"{runs} = {runs} - 1")
+    out.put(f"{count} = {counts}[{runs}]", assigns=count)
+    out.put(f"{top} = {top} - {count}" + (" - 1" if loops.keeps_ends(key) else ""))
+    for name, stack in loops.outs.get(key, {}).items():
+        out.put(f"{name} = {stack}[{runs}]", assigns=name)
 
 
 def _primal_body(fn, loops=None, skip=()):
@@ -379,11 +505,14 @@ def _primal_body(fn, loops=None, skip=()):
     return out
 
 
-def _needed(body, names, loops=None):
+def _needed(body, names, loops=None, outside=None):
     """The statements of ``body`` that compute ``names``, with what they read in turn
     (a branch keeps only the statements of its arms that are needed; with ``loops``, a
-    ``range`` loop keeps those its recording and the values it carries out need)."""
-    kept, names = _needed_names(body, set(names), loops)
+    ``range`` loop keeps those its recording and the values it carries out need).
+    With ``outside`` (what the code after ``body`` reads before it assigns it), ``body``
+    is a reversed iteration's: its nested loops are taken back off their stacks
+    (``_take_back``), not run."""
+    kept, names = _needed_names(body, set(names), loops, outside)
     return kept
 
 
@@ -398,7 +527,7 @@ def _loops_in(stmt):
             yield from _loops_in(inner)
 
 
-def _needed_names(body, names, loops=None):
+def _needed_names(body, names, loops=None, outside=None):
     kept = []
     for stmt in reversed(body):
         targets = {s.target for s in applies([stmt])}
@@ -406,11 +535,20 @@ def _needed_names(body, names, loops=None):
                                              for loop in _loops_in(stmt))
         if not targets & names and not recorded:
             continue                # a loop whose adjoint reads its trip count is needed
+        later = None if outside is None else outside | reads(kept)   # what is read after
         if isinstance(stmt, If):
-            then, then_names = _needed_names(stmt.then, set(names), loops)
-            orelse, else_names = _needed_names(stmt.orelse, set(names), loops)
+            then, then_names = _needed_names(stmt.then, set(names), loops, later)
+            orelse, else_names = _needed_names(stmt.orelse, set(names), loops, later)
             names = names | then_names | else_names | set(_atom_names(stmt.cond))
             stmt = If(stmt.cond, then, orelse, stmt.loc, stmt.merges)
+        elif later is not None and isinstance(stmt, For) and loops.stored(stmt):
+            carried_out = set(stmt.carried) & later    # its outs give them
+            for name in sorted(carried_out):
+                loops.out(stmt, name)
+            # the reversed loop restores what it reads of them from its own stacks
+            names = names - set(stmt.carried)
+            kept.append(stmt)
+            continue
         elif isinstance(stmt, For) and loops is not None and stmt.index is not None \
                 and stmt.exit is None:
             stmt, inside = _needed_loop(stmt, names, loops)
@@ -519,7 +657,7 @@ class _Backward:
         self.adj = adj
         self.names = adj.adjoint_names
         self.out = _Lines()
-        self.loops = _Loops(adj.fn.namer, adj.active)
+        self.loops = _Loops(adj.fn.namer, adj.active, adj.fn.body)
         self.undoable = in_place(adj.fn.body, adj.fn.numbers)[2]
 
     def blocks(self, blocks, started, recompute, carried=()):
@@ -554,7 +692,8 @@ class _Backward:
         by_value = _by_value(adjoint_lines)
         ends = self.ends_from_stack(loop, by_value) if loop is not None else {}
         kept = _needed([s for s in statements if getattr(s, "target", None) not in skip
-                        and getattr(s, "target", None) not in ends], needed, self.loops)
+                        and getattr(s, "target", None) not in ends], needed, self.loops,
+                       _inputs(adjoint_lines) if loop is not None and adjoint_lines else None)
         for line in ends.values():
             out.put(line)
         stand_ins = _stand_ins(kept, by_value, self.adj.fn.numbers) if loop is not None else None
@@ -564,7 +703,7 @@ class _Backward:
     def ends_from_stack(self, loop, by_value):
         """{y: ``y = c_stack[k + 1]``} for each ``c = y`` ending an iteration of ``loop``
         whose ``y`` the adjoint reads: the value the next iteration starts with."""
-        carried, counter = set(loop.carried), self.loops.of(loop)[1]
+        carried, entry = set(loop.carried), self.loops.entry(loop)
         assigned = [s.target for s in applies(loop.body)]
         # a value with one definition, in the body itself: one value per iteration
         defined = {s.target for s in loop.body if not isinstance(s, (If, For))
@@ -578,7 +717,7 @@ class _Backward:
             value = stmt.args[0].name
             if value in by_value and value in defined and stmt.target not in undoable:
                 stack = self.loops.stack(loop, stmt.target, final=True)
-                ends[value] = f"{value} = {stack}[{counter} + 1]"
+                ends[value] = f"{value} = {stack}[{entry} + 1]"
         return ends
 
     def branch(self, block, started, recompute):
@@ -603,6 +742,7 @@ class _Backward:
         inner = {s.target for s in applies(loop.body)} - carried
         self.start_outside([block], inner, started)
         count, counter = self.loops.of(loop)
+        entry = self.loops.entry(loop)
         out.header(loop.loc, "adjoint of ")
 
         def iteration():
@@ -628,10 +768,10 @@ class _Backward:
                                     f"{marks}[{counter}], {logged})")
                     rolled.append(name)
                 elif name in by_value or self.loops.by_value(loop, name):
-                    restored.append(f"{name} = {self.loops.stack(loop, name)}[{counter}]")
+                    restored.append(f"{name} = {self.loops.stack(loop, name)}[{entry}]")
                 else:       # read for its shape only: the shape is stored, not the value
                     shapes = self.loops.stack(loop, name, shape_only=True)
-                    restored.append(f"{name} = shape_at({shapes}, {counter}, {name})")
+                    restored.append(f"{name} = shape_at({shapes}, {entry}, {name})")
             out.lines[mark:mark] = [out.indent() + line for line in restored]
         rolled = []                          # arrays rolled back write by write
         before = len(out.lines)
