@@ -146,6 +146,8 @@ def _handed_over(g, inputs, cotangent):
     owner = base is None or (type(base) is NUMBA_MEMORY and base.parent is None)
     if not g.flags.writeable:          # (compiled code can return read-only arrays it owns)
         return False
+    if 0 in g.strides and g.size > 1:  # one number spread out (a mean's cotangent)
+        return False
     for a in inputs:
         if a is g or isinstance(a, np.ndarray) and not (owner and a.base is None) \
                 and np.may_share_memory(g, a):
@@ -249,21 +251,35 @@ class _Transformed:
         for i in self._indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, what)
         prog = self._built if self._built is not None else self._program
-        # the forward and backward passes compiled apart: one compiled function calling
-        # both would have Numba optimise them twice (a quarter more compile time)
-        out, saved = prog.forward(values)
-        if np.ndim(out) != 0:
-            raise TypeError(f"{what} requires a scalar output, but {_name(self.fun)} returned an "
-                            f"array of shape {np.shape(out)}: use srcdiff.vjp for a "
-                            "vector-Jacobian product, srcdiff.jacobian for the full matrix, or "
-                            "reduce the output to a scalar (e.g. .sum())")
-        grads = prog.backward(saved, 1.0)
+        if self._with_value:
+            out, saved = prog.forward(values)
+            self._check_scalar(out, what)
+            grads = prog.backward(saved, 1.0)
+        else:               # one pass: what only the backward's shapes need is not computed
+            try:
+                out, grads = prog.gradient(values)
+            except Exception:
+                # the primal's own error, or a result that is not a number, said as such
+                try:
+                    out = prog.forward(values)[0]
+                except Exception as primal_error:
+                    raise primal_error from None
+                self._check_scalar(out, what)
+                raise
+            self._check_scalar(out, what)
         handed = []                        # nor another cotangent handed out with it
         for g, i in zip(grads, self._indices, strict=True):
             handed.append(_like(g, values[i], (*values, *handed)))
         grads = tuple(handed)
         result = grads if isinstance(self._wrt, (tuple, list)) else grads[0]
         return (_value(out), result) if self._with_value else result
+
+    def _check_scalar(self, out, what):
+        if np.ndim(out) != 0:
+            raise TypeError(f"{what} requires a scalar output, but {_name(self.fun)} returned an "
+                            f"array of shape {np.shape(out)}: use srcdiff.vjp for a "
+                            "vector-Jacobian product, srcdiff.jacobian for the full matrix, or "
+                            "reduce the output to a scalar (e.g. .sum())")
 
     def __repr__(self):
         return f"<srcdiff.{'value_and_grad' if self._with_value else 'grad'} of {_name(self.fun)}>"

@@ -6,7 +6,7 @@ import weakref
 
 import numpy as np
 
-from .compile.jit import Compiled, python_values
+from .compile.jit import Compiled, NotCompiled, python_values
 from .emit.codegen import generate
 from .errors import UnsupportedError
 from .frontend.lower import lower
@@ -32,12 +32,14 @@ class Program:
         self.wrt = tuple(wrt)
         self._free = list(fn.free_values.values())
         m = self.module
-        self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward], jit)
+        self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward], jit,
+                                 optional=[m.grad])
         # the common case, an input list handed over as it is: no globals, nothing hoisted
         self._plain_inputs = not self._free and m.constants is None
         # and backward reads only what forward returns after the result
         self._saved_returned = not m.param_reads and not m.result_read
         self._forward, self._backward = m.forward, m.backward
+        self._one_pass = True            # until the one-pass gradient fails to compile
 
     @property
     def source(self):
@@ -75,6 +77,25 @@ class Program:
     def backward(self, saved, cotangent):
         """The cotangents of the ``wrt`` parameters, given the result's cotangent."""
         return self.compiled(self._backward, *saved, cotangent)
+
+    def gradient(self, values):
+        """``(result, cotangents)`` for the cotangent 1.0, in one pass (the generated
+        ``grad`` function), the result maybe a stand-in with only its shape; by
+        ``forward`` then ``backward`` where that function does not compile."""
+        if self._one_pass:
+            try:
+                return self.compiled(self.module.grad, *self._inputs(values), 1.0)
+            except NotCompiled:
+                self._one_pass = False
+        return forward_then_backward(self, values)
+
+
+def forward_then_backward(prog, values):
+    """``(result, cotangents)`` for the cotangent 1.0 by ``prog``'s two passes; no
+    cotangents (None) for a result that is not a number."""
+    out, saved = prog.forward(values)
+    return out, prog.backward(saved, 1.0) if np.ndim(out) == 0 else None
+
 
 def _build(fun, wrt, jit, mode):
     if mode == "tape":

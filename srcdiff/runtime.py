@@ -294,7 +294,11 @@ def reduced_stand_in(a, axis, keepdims):
     >>> reduced_stand_in(np.ones((4, 3)), 1, True).shape
     (4, 1)
     """
-    reduced = _axes(axis, np.ndim(a))
+    ndim = np.ndim(a)
+    for k in (() if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)):
+        if not -ndim <= k < ndim:        # as the reduction itself would
+            raise np.exceptions.AxisError(k, ndim)
+    reduced = _axes(axis, ndim)
     shape = tuple(1 if k in reduced else n for k, n in enumerate(np.shape(a))
                   if keepdims or k not in reduced)
     return np.broadcast_to(np.zeros(()), shape) if shape else 0.0
@@ -304,6 +308,11 @@ def matmul_stand_in(a, b):
     """A zero-strided stand-in shaped like ``a @ b``, computing nothing (0.0 for two
     vectors): ``broadcast_stand_in`` for a matrix product."""
     sa, sb = np.shape(a), np.shape(b)
+    inner = sb[0] if len(sb) == 1 else sb[-2]
+    if sa[-1] != inner:                  # as the product itself would
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, "
+                         f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {inner} is "
+                         f"different from {sa[-1]})")
     if len(sa) == 1 and len(sb) == 1:
         return 0.0
     if len(sb) == 1:

@@ -56,3 +56,22 @@ def test_the_tape_gives_the_same_gradients_or_refuses():
         for k in wrt:
             np.testing.assert_allclose(taped[k], source[k], rtol=1e-10, atol=1e-12,
                                        err_msg=fun.__name__)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_grads_one_pass_gives_the_two_passes_numbers(jit):
+    # srcdiff.grad runs the generated f_grad (forward and backward in one function, with
+    # stand-ins for what only shapes need); vjp runs f_forward then f_backward
+    fallen_back = []
+    for fun, args, wrt in CASES:
+        if np.ndim(fun(*args)) != 0:
+            continue
+        one_pass = srcdiff.grad(fun, wrt=wrt, jit=jit, mode="source")(*args)
+        two_passes = _pullback_of_ones(fun, args, jit)
+        for k, got in zip(wrt, one_pass, strict=True):
+            np.testing.assert_allclose(got, two_passes[k], rtol=1e-12, atol=1e-14,
+                                       err_msg=fun.__name__)
+        prog = program(fun, wrt, jit)
+        if jit and prog.compiled.jitted and not prog._one_pass:
+            fallen_back.append(f"{fun.__name__}: {prog.compiled.optional_reasons}")
+    assert not fallen_back, fallen_back

@@ -47,14 +47,24 @@ def _salt():
             f"{sorted(JIT_OPTIONS.items())}")
 
 
-class Compiled:
-    """The functions of one generated module, called compiled when possible."""
+class NotCompiled(Exception):
+    """An optional function of the module did not compile: call the others instead."""
 
-    def __init__(self, text, stem, names, jit=True):
+
+class Compiled:
+    """The functions of one generated module, called compiled when possible.
+
+    A function named in ``optional`` that Numba cannot compile raises ``NotCompiled``
+    (its reason in ``optional_reasons``), leaving the others compiled: the caller has
+    another way to the same numbers."""
+
+    def __init__(self, text, stem, names, jit=True, optional=()):
         self.path = write_module(text, stem, _salt())
         module_name = self.path.stem
         self.python = import_path(self.path, module_name)
-        self.names = list(names)
+        self.names = list(names) + list(optional)
+        self.optional = set(optional)
+        self.optional_reasons = {}
         self.jitted = False
         self.jit_reason = None if jit else "jit=False was asked for"
         self._dispatchers = None
@@ -79,7 +89,9 @@ class Compiled:
 
     def __call__(self, name, *args):
         if self._dispatchers is not None:
-            dispatcher = self._dispatchers[name]
+            dispatcher = self._dispatchers.get(name)
+            if dispatcher is None:                 # an optional function that failed
+                raise NotCompiled(name)
             compiled = len(dispatcher.overloads)
             try:
                 if compiled:                       # the fast path, once something compiled
@@ -94,9 +106,14 @@ class Compiled:
                 # an exception raised by compiled code is the user's, as in Python
                 if not isinstance(exc, NumbaError) and len(dispatcher.overloads) > compiled:
                     raise
+                message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
+                if name in self.optional:
+                    self.optional_reasons[name] = f"{type(exc).__name__}: {message}"
+                    self.optional.discard(name)
+                    del self._dispatchers[name]
+                    raise NotCompiled(name) from exc
                 self._dispatchers = None
                 self.jitted = False
-                message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
                 self.jit_reason = f"{type(exc).__name__}: {message}"
         return getattr(self.python, name)(*python_values(args))
 

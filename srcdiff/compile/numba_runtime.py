@@ -140,8 +140,9 @@ def _zeros_like(x):
 def _expand_reduced(g, x, axis, keepdims):
     if not _is_array(x):
         return lambda g, x, axis, keepdims: g
-    if not _is_array(g):
-        return lambda g, x, axis, keepdims: np.full(x.shape, np.float64(g))
+    if not _is_array(g):         # a number spread out: a zero-strided view of it, as in Python
+        stand_in = _stand_in_of(x.ndim)
+        return lambda g, x, axis, keepdims: stand_in(x.shape, np.full(1, np.float64(g)))
     if g.ndim == x.ndim:
         return lambda g, x, axis, keepdims: np.zeros(x.shape) + g
     if g.ndim == 1 and x.ndim == 2 and isinstance(axis, types.Integer):
@@ -914,12 +915,13 @@ def _reduced_stand_in(a, axis, keepdims):
     if not isinstance(axis, types.Integer) or nd == 0:
         return None
     out_nd = nd if keep else nd - 1
-    if out_nd == 0:
-        return lambda a, axis, keepdims: 0.0
-
-    stand_in = _stand_in_of(out_nd)
+    stand_in = _stand_in_of(max(out_nd, 1))
 
     def impl(a, axis, keepdims):
+        if not -nd <= axis < nd:
+            raise ValueError("axis out of range for the array (jit=False gives NumPy's message)")
+        if out_nd == 0:
+            return 0.0
         return stand_in(to_fixed_tuple(_reduced_shape(a, axis % nd, keep), out_nd),
                         np.zeros(1))
     return impl
@@ -928,16 +930,33 @@ def _reduced_stand_in(a, axis, keepdims):
 @overload(runtime.matmul_stand_in)
 def _matmul_stand_in(a, b):
     shapes = (_ndim(a), _ndim(b))
-    if shapes == (1, 1):
-        return lambda a, b: 0.0
     vector, matrix = _stand_in_of(1), _stand_in_of(2)
-    if shapes == (2, 1):
-        return lambda a, b: vector((a.shape[0],), np.zeros(1))
-    if shapes == (1, 2):
-        return lambda a, b: vector((b.shape[1],), np.zeros(1))
-    if shapes == (2, 2):
-        return lambda a, b: matrix((a.shape[0], b.shape[1]), np.zeros(1))
-    return None
+    if shapes == (1, 1):
+        def impl(a, b):
+            _check_inner(a.shape[0], b.shape[0])
+            return 0.0
+    elif shapes == (2, 1):
+        def impl(a, b):
+            _check_inner(a.shape[1], b.shape[0])
+            return vector((a.shape[0],), np.zeros(1))
+    elif shapes == (1, 2):
+        def impl(a, b):
+            _check_inner(a.shape[0], b.shape[0])
+            return vector((b.shape[1],), np.zeros(1))
+    elif shapes == (2, 2):
+        def impl(a, b):
+            _check_inner(a.shape[1], b.shape[0])
+            return matrix((a.shape[0], b.shape[1]), np.zeros(1))
+    else:
+        return None
+    return impl
+
+
+@register_jitable
+def _check_inner(n, m):
+    if n != m:          # (a constant message: formatting one costs seconds of compile)
+        raise ValueError("matmul: the operands' core dimensions differ "
+                         "(jit=False gives NumPy's message)")
 
 
 @overload(runtime.copy_of)

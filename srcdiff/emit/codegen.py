@@ -498,9 +498,17 @@ def _take_back(loop, out, loops):
         out.put(f"{name} = {stack}[{runs}]", assigns=name)
 
 
-def _primal_body(fn, loops=None, skip=()):
+def _primal_body(fn, loops=None, skip=(), by_value=None):
+    """The primal's lines; with ``loops``, its loops record what their adjoints read;
+    with ``by_value`` (what is read after it by value), values read only for their
+    shape are stand-ins."""
     out = _Lines()
-    _emit_forward(fn.body, out, loops, skip, in_place(fn.body, fn.numbers), numbers=fn.numbers)
+    writes = in_place(fn.body, fn.numbers)
+    stand_ins = None
+    if by_value is not None:
+        keep = set(writes[0]) | set(writes[1])    # writes into arrays are made as they are
+        stand_ins = _stand_ins(fn.body, by_value, fn.numbers, keep)
+    _emit_forward(fn.body, out, loops, skip, writes, stand_ins, numbers=fn.numbers)
     out.header(fn.result_loc)
     return out
 
@@ -606,8 +614,8 @@ def _stand_in(stmt, numbers):
     if not isinstance(impl, np.ufunc) or impl.nout != 1 or impl.signature is not None \
             or not 1 <= len(args) <= 2 or not arrays:
         return None               # (a generalized ufunc, np.vecdot, has core dimensions)
-    if len(arrays) == 1:       # the others are numbers: the result has its shape
-        return to_ast(arrays[0])
+    if len(arrays) == 1 or len(set(arrays)) == 1 and len(arrays) == len(args):
+        return to_ast(arrays[0])   # the others are numbers (or the same): its shape
     return ast.Call(_load("broadcast_stand_in"), [to_ast(a) for a in args], [])
 
 
@@ -633,20 +641,48 @@ def _reduced_stand_in(stmt):
     return ast.Call(_load("reduced_stand_in"), [to_ast(p) for p in (bound[first], axis, keep)], [])
 
 
-def _stand_ins(statements, by_value, numbers):
+def _stand_ins(statements, by_value, numbers, keep=None):
     """{id of a statement: its stand-in} for the statements of a reversed iteration
-    whose values are read only for their shape (the first use sees them all)."""
+    whose values are read only for their shape (the first use sees them all).
+    With ``keep``, the statements are the function's own, for the one-pass gradient:
+    none for those in ``keep``, and a stand-in names the first value of the same shape
+    (``x`` for ``z`` in ``y = x + 2; z = y * 3``), so that ``y`` may go into its reader."""
+    sources = _shape_sources(statements, numbers) if keep is not None else {}
     value, found = set(by_value), {}
     for stmt in reversed(statements):
         if isinstance(stmt, (If, For)):
             value |= reads([stmt])
             continue
-        stand_in = _stand_in(stmt, numbers) if stmt.target not in value else None
+        stand_in = _stand_in(stmt, numbers) if stmt.target not in value \
+            and id(stmt) not in (keep or ()) else None
         if stand_in is not None:
-            found[id(stmt)] = stand_in
+            found[id(stmt)] = _Rename(sources).visit(stand_in)
         else:
             value |= set(stmt.reads())
     return found
+
+
+def _shape_sources(statements, numbers):
+    """{name: the name it has the shape of} along straight statements whose value has
+    an operand's shape (``y = x + 2``), for names defined once."""
+    defined = [s.target for s in applies(statements)]
+    sources = {}
+    for stmt in statements:
+        if isinstance(stmt, (If, For)):
+            continue
+        same = _stand_in(stmt, numbers)
+        if isinstance(same, ast.Name) and defined.count(stmt.target) == 1 and \
+                defined.count(same.id) <= 1:
+            sources[stmt.target] = sources.get(same.id, same.id)
+    return sources
+
+
+class _Rename(ast.NodeTransformer):
+    def __init__(self, names):
+        self.names = names
+
+    def visit_Name(self, node):
+        return ast.Name(self.names.get(node.id, node.id), node.ctx)
 
 
 class _Backward:
@@ -953,9 +989,13 @@ def generate(fn, adj):
     by_value = _by_value(backward.lines)
     handed = [n if n in by_value else f"shape_proxy(shape_of({n}), {n})" for n in saved]
     stand_ins = {"shape_of", "shape_proxy"} if handed != saved else set()
+    # forward and backward in one function, what grad calls: no values handed over,
+    # and what the backward reads only for its shape is a stand-in, not computed
+    one_pass = _primal_body(fn, loops, set(hoisted), by_value)
     prelude_lines = _Lines()
     _emit_forward(prelude, prelude_lines)
     helpers = sorted(set(runtime.__all__) & (_reads(backward.lines) | _reads(forward.lines)
+                                             | _reads(one_pass.lines)
                                              | _reads(prelude_lines.lines) | stand_ins))
     out = result if result.isidentifier() else fn.namer.fresh("out")
     backward_params = param_reads + saved + ([out] if result_read else []) + [adj.seed]
@@ -989,9 +1029,11 @@ def generate(fn, adj):
              f'    """Cotangents of ({wrt}), given {adj.seed}, the cotangent of the result."""']
     text += fuse_temporaries(backward.lines + [f"    return {_tuple(grads)}"])
     text += ["", "", f"def {grd}({', '.join(params + [adj.seed])}):",
-             f'    """The result of {fn.name} and the cotangents of ({wrt})."""',
-             f"    {_tuple([out] + saved)} = {fwd}({signature})",
-             f"    return {out}, {bwd}({', '.join(backward_params)})", ""]
+             f'    """The result of {fn.name} (or a stand-in of its shape, where nothing reads its '
+             f'value) and the cotangents of ({wrt}), in one pass."""']
+    text += fuse_temporaries(one_pass.lines + backward.lines +
+                             [f"    return {result}, ({_tuple(grads)})"], any_name=True)
+    text.append("")
     return Module(text="\n".join(text), primal=name, forward=fwd, backward=bwd, grad=grd,
                   param_reads=[params.index(p) for p in param_reads], result_read=result_read,
                   constants=constants,

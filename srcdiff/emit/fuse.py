@@ -129,13 +129,14 @@ class _Substitute(ast.NodeTransformer):
         return node
 
 
-def _temporary(stmt):
-    """The name and value of ``stmt`` if it assigns an elementwise value to a temporary."""
+def _temporary(stmt, any_name=False):
+    """The name and value of ``stmt`` if it assigns an elementwise value to a temporary
+    (or, ``any_name``, to any name)."""
     if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
             and isinstance(stmt.targets[0], ast.Name)):
         return None
     name = stmt.targets[0].id
-    if not (_TEMPORARY.match(name) and _elementwise(stmt.value)):
+    if not ((any_name or _TEMPORARY.match(name)) and _elementwise(stmt.value)):
         return None
     return name, stmt.value
 
@@ -211,16 +212,35 @@ def _merge_sums(lines):
     return out
 
 
-def fuse_temporaries(lines):
+def _drop_dead_moves(lines):
+    """``lines`` less the moves and constants (``a = b``, ``a = 0.0``) nothing reads:
+    what stand-ins leave behind in the one-pass gradient."""
+    live = live_after(lines)
+    dead = set()
+    for k, line in enumerate(lines):
+        stmt = parse_line(line)
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], ast.Name) \
+                and isinstance(stmt.value, (ast.Name, ast.Constant)) \
+                and stmt.targets[0].id not in live.get(k, {stmt.targets[0].id}):
+            dead.add(k)
+    return _drop_empty_headers(lines, dead)
+
+
+def fuse_temporaries(lines, any_name=False):
     """``lines`` (one function's body) with elementwise temporaries read once written
     into the expression that reads them, and consecutive contributions to one
-    cotangent summed on one line."""
+    cotangent summed on one line; ``any_name``: the user's names too (in a function
+    the user does not read line by line: the one-pass gradient), and moves nothing
+    reads dropped."""
+    if any_name:
+        lines = _drop_dead_moves(lines)
     lines = _merge_sums(lines)
     statements = [parse_line(line) for line in lines]
     live = live_after(lines)
     dropped = set()
     for k, stmt in enumerate(statements):
-        found = _temporary(stmt) if stmt is not None else None
+        found = _temporary(stmt, any_name) if stmt is not None else None
         if found is None:
             continue
         name, value = found

@@ -66,6 +66,12 @@ class TapeProgram:
                 raise
         return _value(out, self.fun), (out, leaves)
 
+    def gradient(self, values):
+        """``(result, cotangents)`` for the cotangent 1.0 (None for a result that is
+        not a number)."""
+        from ..program import forward_then_backward
+        return forward_then_backward(self, values)
+
     def backward(self, saved, cotangent, retain_graph=True):
         """The cotangents of the ``wrt`` parameters, given the result's."""
         out, leaves = saved
