@@ -195,7 +195,11 @@ class _Loops:
     def __init__(self, namer, active=(), body=()):
         self.namer = namer
         self.active = set(active)   # values with a derivative: their stacks hold floats
-        self.nested = {id(loop) for loop in _nested_loops(body)}
+        self.parent = dict(_parents(body))
+        self.loop = {id(loop): loop for stmt in body for loop in _loops_in(stmt)}
+        # a loop that reads an array it writes into would stack the whole array for
+        # each iteration of all its runs: the backward reruns it instead
+        self.nested = {key for key in self.parent if not _reads_what_it_writes(self.loop[key])}
         self.runs = {}         # id(a stored loop) -> (counts, runs so far, top)
         self.outs = {}         # id(a stored loop) -> {carried name: stack of its value after}
         self.names = {}        # id(For) -> (count, counter)
@@ -231,9 +235,15 @@ class _Loops:
         return any(k == key for k, _ in self.finals)
 
     def stored(self, loop):
-        """Whether ``loop`` is nested in a loop and recorded: by the forward pass, over
-        all its runs, the backward taking each run back (see the class)."""
-        return self.key(loop) in self.nested and self.key(loop) in self.names
+        """Whether ``loop`` is nested in a loop and recorded by the forward pass over all
+        its runs, the backward taking each run back (see the class): a loop with an
+        adjoint that does not read an array it writes into, in loops that are stored
+        too, or the function's own."""
+        key = self.key(loop)
+        if key not in self.nested or key not in self.names:
+            return False
+        outer = self.parent[key]
+        return outer not in self.parent or self.stored(self.loop[outer])
 
     def entry(self, loop):
         """Where iteration ``k`` of the current run of ``loop`` sits in its stacks."""
@@ -295,14 +305,42 @@ class _Loops:
         return entry is not None and not entry[2]
 
 
-def _nested_loops(body):
-    """The loops of ``body`` inside another loop."""
+def _parents(body, outer=None):
+    """(id of a loop nested in another loop, id of that loop) for the loops of ``body``."""
     for stmt in body:
         if isinstance(stmt, For):
-            for inner in stmt.test + stmt.body:
-                yield from _loops_in(inner)
+            if outer is not None:
+                yield id(stmt), id(outer)
+            yield from _parents(stmt.test + stmt.body, stmt)
         elif isinstance(stmt, If):
-            yield from _nested_loops(stmt.then + stmt.orelse)
+            yield from _parents(stmt.then + stmt.orelse, outer)
+
+
+def _reads_what_it_writes(loop):
+    """Whether ``loop`` reads (other than to write into it or move it) an array that it
+    writes into: a table the reversed iterations would need whole, iteration by
+    iteration (soft DTW's)."""
+    statements = list(applies(loop.test + loop.body))
+    written = {name for s in statements if s.prim.name == "assign_at"
+               for name in (s.target, *_atom_names(s.args[0]))}
+    moves = [(s.target, s.args[0].name) for s in statements
+             if s.prim.name == "assign" and isinstance(s.args[0], Var)]
+    while True:                 # the versions of a written array, moved from one to the next
+        grown = written | {a for a, b in moves if b in written} | \
+            {b for a, b in moves if a in written}
+        if grown == written:
+            break
+        written = grown
+    for s in statements:
+        if s.prim.name == "assign_at":
+            read = {n for a in s.args[1:] for n in _atom_names(a)}
+        elif s.prim.name == "assign":
+            read = set()
+        else:
+            read = set(s.reads())
+        if read & written:
+            return True
+    return bool(set(_atom_names(loop.cond) if loop.cond is not None else ()) & written)
 
 
 def _range_args(loop):
