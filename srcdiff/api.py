@@ -293,7 +293,8 @@ def grad(fun=None, *, wrt=0, mode="auto", jit=True):
     (a Python float for a float argument).  Usable as ``@grad``, ``@grad(wrt=...)``
     and ``grad(f, wrt=...)``.  The result carries ``.source`` (the generated code),
     ``.ir``, ``.adjoint_ir``, ``.mode``, ``.jitted``, ``.jit_reason``,
-    ``.fallback_reason`` and ``.fun``.
+    ``.fallback_reason`` and ``.fun``.  It runs the generated ``f_grad``: forward and
+    backward in one compiled function that computes only what the gradient reads.
 
     >>> import numpy as np, srcdiff
     >>> @srcdiff.grad
@@ -310,7 +311,7 @@ def grad(fun=None, *, wrt=0, mode="auto", jit=True):
 
 
 def value_and_grad(fun=None, *, wrt=0, mode="auto", jit=True):
-    """Like ``grad``, returning ``(value, gradient)`` from one pass.
+    """Like ``grad``, returning ``(value, gradient)``: the forward pass, then the backward.
 
     >>> import numpy as np, srcdiff
     >>> def f(x):

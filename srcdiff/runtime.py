@@ -21,6 +21,8 @@ __all__ = [
     "cumsum_along", "PYTHON",
 ]
 
+_AXIS_ERROR = np.exceptions.AxisError if hasattr(np, "exceptions") else np.AxisError  # NumPy 1.24
+
 # True where the generated code runs as Python; the compiled copy of a generated module
 # has it False, and Numba drops what ``if PYTHON:`` guards (see ``compile/jit.py``)
 PYTHON = True
@@ -297,7 +299,7 @@ def reduced_stand_in(a, axis, keepdims):
     ndim = np.ndim(a)
     for k in (() if axis is None else axis if isinstance(axis, (tuple, list)) else (axis,)):
         if not -ndim <= k < ndim:        # as the reduction itself would
-            raise np.exceptions.AxisError(k, ndim)
+            raise _AXIS_ERROR(k, ndim)
     reduced = _axes(axis, ndim)
     shape = tuple(1 if k in reduced else n for k, n in enumerate(np.shape(a))
                   if keepdims or k not in reduced)

@@ -484,7 +484,8 @@ def _start_nested_runs(loop, out, loops):
         counts, runs, top = loops.runs[key]
         out.put(f"{counts} = stack_alloc(8, 0)", assigns=counts)
         out.put(f"{runs} = 0", assigns=runs)
-        out.put(f"{top} = 0", assigns=top)
+        if loops.stacks[key]:
+            out.put(f"{top} = 0", assigns=top)
         lazy += [stack for stack, _, _ in loops.stacks[key].values()]
         lazy += list(loops.outs.get(key, {}).values())
     if lazy:       # (Numba drops this block: PYTHON is False in the compiled module)
@@ -511,7 +512,8 @@ def _end_run(loop, out, loops):
     key = loops.key(loop)
     counter = loops.names[key][1]
     counts, runs, top = loops.runs[key]
-    out.put(f"{top} = {top} + {counter}" + (" + 1" if loops.keeps_ends(key) else ""))
+    if loops.stacks[key]:
+        out.put(f"{top} = {top} + {counter}" + (" + 1" if loops.keeps_ends(key) else ""))
     outs = loops.outs.get(key, {})
     if outs:
         out.block(f"if {runs} == 0:", lambda: [
@@ -531,7 +533,8 @@ def _take_back(loop, out, loops):
     counts, runs, top = loops.runs[key]
     out.put(f"{runs} = {runs} - 1")
     out.put(f"{count} = {counts}[{runs}]", assigns=count)
-    out.put(f"{top} = {top} - {count}" + (" - 1" if loops.keeps_ends(key) else ""))
+    if loops.stacks[key]:
+        out.put(f"{top} = {top} - {count}" + (" - 1" if loops.keeps_ends(key) else ""))
     for name, stack in loops.outs.get(key, {}).items():
         out.put(f"{name} = {stack}[{runs}]", assigns=name)
 
