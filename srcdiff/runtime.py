@@ -14,7 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "assign_at", "write_at", "zero_at", "copy_of", "broadcast_stand_in",
+    "stack_push", "stack_store", "assign_at", "write_at", "zero_at", "copy_of", "broadcast_stand_in",
     "matmul_stand_in", "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
@@ -232,11 +232,26 @@ def stack_alloc(n, like):
 
 
 def stack_push(stack, k, value):
-    """``stack[k] = value``, doubling the stack first when it is full; returns the stack."""
+    """``stack_store(stack, k, value)``, doubling the stack first when it is full;
+    returns the stack."""
     if k == stack.shape[0]:
         stack = _grown(stack, 2 * k + 1)
-    write_at(stack, k, value)
+    stack_store(stack, k, value)
     return stack
+
+
+def stack_store(stack, k, value):
+    """``stack[k] = value``, where ``value`` has the shape of the stack's entries.
+
+    A loop's stack holds one shape per carried value; a value whose shape changes from
+    one iteration to the next (``h = np.sum(h * h, keepdims=True)``) would be broadcast
+    into its entry and read back with the wrong shape: it is refused."""
+    if np.shape(value) != stack.shape[1:]:
+        raise ValueError(f"a value a loop carries changed shape between iterations, from "
+                         f"{stack.shape[1:]} to {np.shape(value)}: srcdiff stacks one shape "
+                         "per carried value; give it its final shape before the loop, or "
+                         "differentiate with mode='tape'")
+    stack[k] = value
 
 
 def _grown(stack, n):

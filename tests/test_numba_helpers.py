@@ -206,6 +206,20 @@ def test_stack_push_grows_and_keeps_what_it_held():
     np.testing.assert_array_equal(stack[:5], [M * k for k in range(5)])
 
 
+def test_stack_store_copies_entries_of_the_stacks_shape_and_refuses_others():
+    store = numba.njit(lambda s, k, v: runtime.stack_store(s, k, v))
+    for value in (2.5, V, M, M.T, np.arange(24.0).reshape(2, 3, 4), M[:, ::2]):
+        for write in (store, runtime.stack_store):
+            stack = runtime.stack_alloc(3, value)
+            write(stack, 1, value)
+            np.testing.assert_array_equal(stack[1], value)
+    # a value that would broadcast into the entry (a carried value that changed shape)
+    for entry, value in ((V, V[:1]), (M, M[:1]), (M, 1.0 + 0.0 * V[:1])):
+        for write in (store, runtime.stack_store):
+            with pytest.raises(ValueError, match="changed shape"):
+                write(runtime.stack_alloc(3, entry), 0, value)
+
+
 def test_shape_proxy_keeps_the_dtype():
     for like in (np.zeros((2, 2), complex), np.zeros(3, bool), np.zeros((1, 1, 1), np.float32)):
         got = compiled(runtime.shape_proxy, np.array([2, 5, 3][:like.ndim]), like)

@@ -846,6 +846,37 @@ def _grown(stack, n):
 
 register_jitable(runtime.undo_writes)
 register_jitable(runtime.stack_push)      # the same code runs compiled
+
+
+@overload(runtime.stack_store)
+def _stack_store(stack, k, value):
+    if not _is_array(stack):
+        return None
+    if not _is_array(value) and stack.ndim == 1:
+        def number(stack, k, value):
+            stack[k] = value
+        return number
+    if not _is_array(value) or value.ndim != stack.ndim - 1:
+        def other_ndim(stack, k, value):
+            raise ValueError("a value a loop carries changed shape between iterations "
+                             "(jit=False gives the shapes)")
+        return other_ndim
+
+    def entry(stack, k, value):
+        if stack.shape[1:] != value.shape:
+            raise ValueError("a value a loop carries changed shape between iterations "
+                             "(jit=False gives the shapes)")
+        into = stack[k]
+        if value.ndim == 1:                   # (stacks own their memory: no overlap)
+            for i in range(value.shape[0]):
+                into[i] = value[i]
+        elif value.ndim == 2:
+            for i in range(value.shape[0]):
+                for j in range(value.shape[1]):
+                    into[i, j] = value[i, j]
+        else:
+            _copy_into(into, value)
+    return entry
 register_jitable(runtime.assign_at)
 register_jitable(runtime.zero_at)
 

@@ -471,8 +471,10 @@ def _push(out, stack, entry, name, shape_only, growing, numbers):
                 else f"store_shape({stack}, {entry}, {name})")
     elif growing:
         out.put(f"{stack} = stack_push({stack}, {entry}, {name})")
+    elif name in numbers:
+        out.put(f"{stack}[{entry}] = {name}")
     else:
-        out.add(_write(Var(stack), Var(entry), Var(name), numbers))
+        out.put(f"stack_store({stack}, {entry}, {name})")
 
 
 def _start_nested_runs(loop, out, loops):
