@@ -11,6 +11,7 @@ from .emit.codegen import generate
 from .errors import UnsupportedError
 from .frontend.lower import lower
 from .frontend.source import get_source
+from .runtime import RunShapeChanged
 from .ir.printer import dump_adjoint, dump_function
 from .tape.program import TapeProgram
 from .transform.reverse import reverse
@@ -26,14 +27,20 @@ class Program:
     def __init__(self, fun, wrt, jit):
         fn = lower(get_source(fun))
         adj = reverse(fn, [fn.params[i] for i in wrt])
-        self.module = generate(fn, adj)
         self.ir = dump_function(fn)
         self.adjoint_ir = dump_adjoint(adj)
         self.wrt = tuple(wrt)
         self._free = list(fn.free_values.values())
-        m = self.module
+        self._generate(fn, adj, jit, take_back=True)
+
+    def _generate(self, fn, adj, jit, take_back):
+        self.module = m = generate(fn, adj, take_back)
         self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward], jit,
                                  optional=[m.grad])
+        # a nested loop whose runs turn out to carry values of different shapes: the
+        # program again, with the backward rerunning nested loops (RunShapeChanged)
+        self._rerunning = None if not take_back else \
+            lambda: self._generate(fn, adj, jit, take_back=False)
         # the common case, an input list handed over as it is: no globals, nothing hoisted
         self._plain_inputs = not self._free and m.constants is None
         # and backward reads only what forward returns after the result
@@ -65,7 +72,13 @@ class Program:
     def forward(self, values):
         """``(result, saved)``: the result, and what ``backward`` needs."""
         inputs = values if self._plain_inputs else self._inputs(values)
-        out = self.compiled(self._forward, *inputs)
+        try:
+            out = self.compiled(self._forward, *inputs)
+        except RunShapeChanged:
+            if self._rerunning is None:
+                raise
+            self._rerunning()
+            return self.forward(values)
         if self._saved_returned:
             return out[0], out[1:]
         read = [inputs[i] for i in self.module.param_reads]
@@ -87,6 +100,11 @@ class Program:
                 return self.compiled(self.module.grad, *self._inputs(values), 1.0)
             except NotCompiled:
                 self._one_pass = False
+            except RunShapeChanged:
+                if self._rerunning is None:
+                    raise
+                self._rerunning()
+                return self.gradient(values)
         return forward_then_backward(self, values)
 
 

@@ -14,7 +14,7 @@ __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
     "cumsum_grad", "transpose_grad", "concat_part", "stack_part", "trip_count", "stack_alloc",
-    "stack_push", "stack_store", "assign_at", "write_at", "zero_at", "copy_of", "broadcast_stand_in",
+    "stack_push", "stack_store", "run_push", "assign_at", "write_at", "zero_at", "copy_of", "broadcast_stand_in",
     "matmul_stand_in", "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
@@ -240,6 +240,20 @@ def stack_push(stack, k, value):
     return stack
 
 
+class RunShapeChanged(ValueError):
+    """A run of a nested loop started with a value of another shape than the runs before
+    it (``v = x[i:]`` before the inner loop): its runs cannot share stacks.  srcdiff
+    then generates the program again with the backward rerunning that loop."""
+
+
+def run_push(stack, k, value):
+    """``stack_push`` for the stacks all runs of a nested loop share (see
+    ``RunShapeChanged``)."""
+    if np.shape(value) != stack.shape[1:]:
+        raise RunShapeChanged("a nested loop's runs carry values of different shapes")
+    return stack_push(stack, k, value)
+
+
 def stack_store(stack, k, value):
     """``stack[k] = value``, where ``value`` has the shape of the stack's entries.
 
@@ -252,6 +266,10 @@ def stack_store(stack, k, value):
                          "per carried value; give it its final shape before the loop, or "
                          "differentiate with mode='tape'")
     stack[k] = value
+    if stack.dtype.kind in "iub" and np.any(stack[k] != value):
+        raise ValueError("a value a loop carries started as an integer and went on as a "
+                         "float: its stack holds integers; start it as a float (0.0, "
+                         "not 0)")
 
 
 def _grown(stack, n):

@@ -517,6 +517,30 @@ def inner_break_vector(x):
     return np.sum(h * h)
 
 
+def accumulate_ends(x):
+    # the inner tanh's adjoint reads the value each iteration ends with (one more stack
+    # entry a run), beside s, stacked for its shape only (a review found this crashing)
+    s = 0.0
+    for i in range(2):
+        t = x[i]
+        for j in range(2):
+            t = np.exp(t * 0.3)
+            s = s + t
+    return s
+
+
+def runs_of_other_shapes(x):
+    # each run of the inner loop carries a value of another shape: its runs cannot share
+    # stacks, and the program is generated again with the inner loop rerun
+    s = 0.0
+    for i in range(3):
+        v = x[i:] * 1.0
+        for j in range(2):
+            v = np.sin(v) * x[j]
+        s = s + np.sum(v)
+    return s
+
+
 CASES = [
     (recurrence, (X[:2], 5), (0,)),
     (lotka_volterra, (1.1, 0.4, 200), (0, 1)),
@@ -581,4 +605,6 @@ CASES = [
     (nested_never_runs, (X[:3], 0), (0,)),
     (nested_never_runs, (X[:3], 3), (0,)),
     (inner_break_vector, (X[:3],), (0,)),
+    (accumulate_ends, (X,), (0,)),
+    (runs_of_other_shapes, (X,), (0,)),
 ]

@@ -421,7 +421,7 @@ def test_nested_loops_are_recorded_by_the_forward_and_taken_back_not_rerun():
     g = srcdiff.grad(lower_triangles)
     forward = g.source.split("def lower_triangles_forward")[1].split("\ndef ")[0]
     backward = g.source.split("def lower_triangles_backward")[1].split("\ndef ")[0]
-    assert re.search(r"pos_\d+_stack = stack_push\(pos_\d+_stack, row_top \+ k_row, pos_\d+\)",
+    assert re.search(r"pos_\d+_stack = run_push\(pos_\d+_stack, row_top \+ k_row, pos_\d+\)",
                      forward)
     assert not re.search(r"^\s+for (row|col) in range\(", backward, re.M)
     reversed_columns = backward.split("for k_col in range(")[1]
@@ -610,3 +610,33 @@ def test_a_carried_value_that_changes_shape_is_refused_not_broadcast_into_its_st
     with pytest.raises(ValueError, match="changed shape between iterations"):
         srcdiff.grad(sum_shrinks, jit=jit)(x)
     assert srcdiff.check_grad(sum_shrinks, x, mode="tape") < 1e-6
+
+
+def int_then_float(x, k):
+    s = 0.0
+    c = 0
+    for j in range(3):
+        c = c + k[j] * 0.5         # an int at first, then floats: its stack holds ints
+        s = s + x[j] * c
+    return s
+
+
+@BOTH
+def test_a_carried_int_that_goes_on_as_floats_is_refused_not_truncated(jit):
+    # the stack of c was int64, so 1.5 came back as 1: a wrong gradient (pre-existing)
+    x, k = np.array([0.3, 0.9, -0.4]), np.array([1, 3, 2])
+    with pytest.raises(ValueError, match="started as an integer"):
+        srcdiff.grad(int_then_float, jit=jit)(x, k)
+
+
+@BOTH
+def test_runs_that_carry_other_shapes_regenerate_the_program_with_the_loop_rerun(jit):
+    from corpus import runs_of_other_shapes
+    x = np.array([0.3, 0.9, -0.4, 1.2])
+    g = srcdiff.grad(runs_of_other_shapes, jit=jit)
+    assert "j_runs" in g.source                   # at first the inner runs are taken back
+    got = g(x)
+    assert "j_runs" not in g.source               # then rerun, once a run's shape differs
+    np.testing.assert_allclose(got, srcdiff.grad(runs_of_other_shapes, mode="tape")(x),
+                               rtol=1e-12)
+    np.testing.assert_allclose(g(x), got, rtol=0)

@@ -122,3 +122,23 @@ def test_grad_falls_back_to_forward_and_backward_where_the_one_pass_does_not_com
         prog.compiled = real
         prog._one_pass = True
     np.testing.assert_allclose(dx, 6.0 * (x + 2) / x.size, rtol=1e-14)
+
+
+def sum_rows(a):
+    return np.sum(np.sum(a * 2.0, axis=1))
+
+
+def test_a_users_error_on_a_later_call_leaves_the_compiled_code_in_use():
+    # an exception from compiled code already compiled for these types is the user's:
+    # it used to switch the program to Python (and the one pass off) for good
+    g = srcdiff.grad(sum_rows)
+    g(np.ones((2, 3)))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="axis"):
+            g(np.ones(3))
+    np.testing.assert_allclose(g(np.ones((2, 3))), np.full((2, 3), 2.0))
+    prog = program(sum_rows, (0,), True)
+    assert g.jitted and prog._one_pass and not prog.compiled.optional_reasons
+    # the compiled forward checks the axis too (it took axis % ndim)
+    with pytest.raises(ValueError, match="axis"):
+        srcdiff.vjp(sum_rows, np.ones(3))

@@ -104,7 +104,8 @@ class Compiled:
             except Exception as exc:
                 # a failure while compiling (no new overload) means "run it as Python";
                 # an exception raised by compiled code is the user's, as in Python
-                if not isinstance(exc, NumbaError) and len(dispatcher.overloads) > compiled:
+                if not isinstance(exc, NumbaError) and (
+                        len(dispatcher.overloads) > compiled or _ran_compiled(dispatcher, args)):
                     raise
                 message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
                 if name in self.optional:
@@ -116,6 +117,16 @@ class Compiled:
                 self.jitted = False
                 self.jit_reason = f"{type(exc).__name__}: {message}"
         return getattr(self.python, name)(*python_values(args))
+
+
+def _ran_compiled(dispatcher, args):
+    """Whether ``dispatcher`` has code compiled for ``args``' types (so an exception
+    from calling it came from running that code)."""
+    try:
+        types = tuple(dispatcher.typeof_pyval(a) for a in args)
+    except Exception:
+        return False
+    return types in dispatcher.overloads
 
 
 def python_values(values):

@@ -682,12 +682,16 @@ def _along(reduce_whole, reduce_lane=None):
         if not isinstance(axis, types.Integer):
             return None
         if nd == 1 and not keep:
-            return lambda a, axis, keepdims: reduce_whole(np.ascontiguousarray(a))
+            def vector(a, axis, keepdims):
+                _check_axis(axis, 1)
+                return reduce_whole(np.ascontiguousarray(a))
+            return vector
         if nd == 2:
             return _along_matrix(reduce_lane, keep)
         out_nd = nd if keep else nd - 1
 
         def impl(a, axis, keepdims):
+            _check_axis(axis, nd)
             k = axis % nd
             lanes = _lanes(a, k)
             out = np.empty((lanes.shape[0], lanes.shape[2]))
@@ -703,6 +707,7 @@ def _along_matrix(reduce_lane, keep):
     """A reduction along a matrix's rows or columns: its lanes as views, no copies, and
     a fraction of the general version's compile time."""
     def rows_or_columns(a, axis):
+        _check_axis(axis, 2)
         k = axis % 2
         n = a.shape[1 - k]
         out = np.empty(n)
@@ -721,6 +726,12 @@ def _along_matrix(reduce_lane, keep):
         out, k = rows_or_columns(a, axis)
         return out.reshape((out.size, 1)) if k == 1 else out.reshape((1, out.size))
     return kept
+
+
+@register_jitable
+def _check_axis(axis, nd):
+    if not -nd <= axis < nd:      # (a constant message: formatting one costs compile time)
+        raise ValueError("axis out of range for the array (jit=False gives NumPy's message)")
 
 
 @register_jitable
@@ -766,6 +777,7 @@ def _cumsum_along(a, axis):
     nd = a.ndim
 
     def impl(a, axis):
+        _check_axis(axis, nd)
         k = axis % nd
         lanes = _lanes(a, k)
         out = np.empty(lanes.shape)
@@ -848,11 +860,34 @@ register_jitable(runtime.undo_writes)
 register_jitable(runtime.stack_push)      # the same code runs compiled
 
 
+@overload(runtime.run_push)
+def _run_push(stack, k, value):
+    if not _is_array(stack):
+        return None
+    if _is_array(value) and value.ndim == stack.ndim - 1:
+        def push(stack, k, value):
+            if stack.shape[1:] != value.shape:
+                raise runtime.RunShapeChanged("a nested loop's runs carry values of "
+                                              "different shapes")
+            return runtime.stack_push(stack, k, value)
+        return push
+    return lambda stack, k, value: runtime.stack_push(stack, k, value)
+
+
 @overload(runtime.stack_store)
 def _stack_store(stack, k, value):
     if not _is_array(stack):
         return None
     if not _is_array(value) and stack.ndim == 1:
+        if isinstance(stack.dtype, (types.Integer, types.Boolean)) and \
+                isinstance(value, types.Float):
+            def integer(stack, k, value):
+                stack[k] = value
+                if stack[k] != value:
+                    raise ValueError("a value a loop carries started as an integer and went "
+                                     "on as a float: start it as a float (0.0, not 0)")
+            return integer
+
         def number(stack, k, value):
             stack[k] = value
         return number
@@ -949,8 +984,7 @@ def _reduced_stand_in(a, axis, keepdims):
     stand_in = _stand_in_of(max(out_nd, 1))
 
     def impl(a, axis, keepdims):
-        if not -nd <= axis < nd:
-            raise ValueError("axis out of range for the array (jit=False gives NumPy's message)")
+        _check_axis(axis, nd)
         if out_nd == 0:
             return 0.0
         return stand_in(to_fixed_tuple(_reduced_shape(a, axis % nd, keep), out_nd),

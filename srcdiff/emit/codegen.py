@@ -192,14 +192,15 @@ class _Loops:
     The backward meets the runs in reverse and takes each back off the top of its stacks.
     """
 
-    def __init__(self, namer, active=(), body=()):
+    def __init__(self, namer, active=(), body=(), take_back=True):
         self.namer = namer
         self.active = set(active)   # values with a derivative: their stacks hold floats
         self.parent = dict(_parents(body))
         self.loop = {id(loop): loop for stmt in body for loop in _loops_in(stmt)}
         # a loop that reads an array it writes into would stack the whole array for
         # each iteration of all its runs: the backward reruns it instead
-        self.nested = {key for key in self.parent if not _reads_what_it_writes(self.loop[key])}
+        self.nested = {key for key in self.parent if take_back
+                       and not _reads_what_it_writes(self.loop[key])}
         self.runs = {}         # id(a stored loop) -> (counts, runs so far, top)
         self.outs = {}         # id(a stored loop) -> {carried name: stack of its value after}
         self.names = {}        # id(For) -> (count, counter)
@@ -410,7 +411,7 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False, numbers=frozense
     undos = loops.undos.get(key, {}) if record else {}
     if record:
         count, counter = loops.names[key]
-        finals = [(stack, name) for stack, name, _ in stacks.values()
+        finals = [(stack, name, shape_only) for stack, name, shape_only in stacks.values()
                   if (key, name) in loops.finals or stored and loops.keeps_ends(key)]
     if record and stored:
         _start_run(loop, out, loops)
@@ -419,7 +420,8 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False, numbers=frozense
             out.put(f"{count} = trip_count({_range_args(loop)})", assigns=count)
         size = count if loop.index is not None else 8   # a while loop's stacks grow
         for stack, name, shape_only in stacks.values():
-            room = f"{size} + 1" if (stack, name) in finals and loop.index is not None else size
+            room = f"{size} + 1" if (stack, name, shape_only) in finals and loop.index is not None \
+                else size
             out.put(f"{stack} = stack_alloc({room}, {_stack_item(loops, name, shape_only)})",
                     assigns=stack)
         for name, (old, at, logged, marks) in undos.items():
@@ -440,7 +442,7 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False, numbers=frozense
             out.put(f"{marks} = stack_push({marks}, {counter}, {logged})" if loop.index is None
                     else f"{marks}[{counter}] = {logged}")
         for stack, name, shape_only in stacks.values():
-            _push(out, stack, entry, name, shape_only, growing, numbers)
+            _push(out, stack, entry, name, shape_only, growing, numbers, stored)
         _emit_forward(loop.body, out, loops, (), writes, nested=True, numbers=numbers)
         if record:
             out.put(f"{counter} = {counter} + 1")
@@ -451,8 +453,8 @@ def _emit_loop(loop, out, loops, writes=_COPYING, nested=False, numbers=frozense
     out.block(opener, body)
     if record and not stored and (loop.index is None or loop.exit is not None):
         out.put(f"{count} = {counter}", assigns=count)   # the iterations that ran
-    for stack, name in (finals if record else ()):      # and the value they end with
-        _push(out, stack, entry, name, False, growing, numbers)
+    for stack, name, shape_only in (finals if record else ()):   # and the value they end with
+        _push(out, stack, entry, name, shape_only, growing, numbers, stored)
     if record and stored:
         _end_run(loop, out, loops)
 
@@ -464,13 +466,14 @@ def _stack_item(loops, name, shape_only):
         else name
 
 
-def _push(out, stack, entry, name, shape_only, growing, numbers):
-    """``name`` (or its shape) into ``stack`` at ``entry``, growing it if it may be full."""
+def _push(out, stack, entry, name, shape_only, growing, numbers, runs=False):
+    """``name`` (or its shape) into ``stack`` at ``entry``, growing it if it may be full;
+    ``runs``: a stack all runs of a nested loop share (``run_push``)."""
     if shape_only:
         out.put(f"{stack} = push_shape({stack}, {entry}, {name})" if growing
                 else f"store_shape({stack}, {entry}, {name})")
     elif growing:
-        out.put(f"{stack} = stack_push({stack}, {entry}, {name})")
+        out.put(f"{stack} = {'run_push' if runs else 'stack_push'}({stack}, {entry}, {name})")
     elif name in numbers:
         out.put(f"{stack}[{entry}] = {name}")
     else:
@@ -522,7 +525,7 @@ def _end_run(loop, out, loops):
             out.put(f"{stack} = stack_alloc(8, {_stack_item(loops, name, False)})",
                     assigns=stack) for name, stack in outs.items()])
     for name, stack in outs.items():
-        out.put(f"{stack} = stack_push({stack}, {runs}, {name})")
+        out.put(f"{stack} = run_push({stack}, {runs}, {name})")
     out.put(f"{counts} = stack_push({counts}, {runs}, {counter})")
     out.put(f"{runs} = {runs} + 1")
 
@@ -732,11 +735,11 @@ class _Backward:
     """Writes the adjoint: blocks in reverse order, branches re-taken as in the forward pass,
     loops run backwards from their recorded values."""
 
-    def __init__(self, adj):
+    def __init__(self, adj, take_back=True):
         self.adj = adj
         self.names = adj.adjoint_names
         self.out = _Lines()
-        self.loops = _Loops(adj.fn.namer, adj.active, adj.fn.body)
+        self.loops = _Loops(adj.fn.namer, adj.active, adj.fn.body, take_back)
         self.undoable = in_place(adj.fn.body, adj.fn.numbers)[2]
 
     def blocks(self, blocks, started, recompute, carried=()):
@@ -916,10 +919,10 @@ def _without_unbroadcast(value):
     return value
 
 
-def _backward_body(adj):
+def _backward_body(adj, take_back=True):
     """The adjoint's lines, each wrt parameter's cotangent name (None when it got none),
     and the loops' recording names."""
-    writer = _Backward(adj)
+    writer = _Backward(adj, take_back)
     result = adj.fn.result
     started = {adj.seed} if isinstance(result, Var) and result.name in adj.adjoint_names else set()
     writer.blocks(adj.blocks, started, recompute=True)
@@ -1004,8 +1007,9 @@ def _hoisted(fn, adj):
     return calls, [s for s in body if id(s) in needed]
 
 
-def generate(fn, adj):
-    """The generated module for ``fn`` and its adjoint ``adj``."""
+def generate(fn, adj, take_back=True):
+    """The generated module for ``fn`` and its adjoint ``adj``; ``take_back=False``:
+    every nested loop is rerun by the backward (see ``runtime.RunShapeChanged``)."""
     all_params = list(fn.params) + list(fn.free_values)
     calls, prelude = _hoisted(fn, adj)
     hoisted = [c.target for c in calls]
@@ -1015,7 +1019,7 @@ def generate(fn, adj):
     params = [p for p in all_params if p not in dropped] + hoisted
     signature = ", ".join(params)
     result = ast.unparse(to_ast(fn.result))
-    backward, results, loops = _backward_body(adj)
+    backward, results, loops = _backward_body(adj, take_back)
     for p, r in zip(adj.wrt, results, strict=True):
         if r is None:
             backward.add(_zeros(adj.adjoint_names.setdefault(p, adj.fn.namer.adjoint(p)), p))
