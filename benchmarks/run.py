@@ -249,7 +249,8 @@ def case_table(res):
 
 
 def first_call_table(results):
-    lines = ["| case | implementation | import | transform | Numba compile (forward / backward) "
+    lines = ["| case | implementation | import | transform | Numba compile (grad's one pass; vjp: "
+             "forward / backward) "
              "| first call, cold | 2nd process: first call | 2nd process incl. "
              "import |", "|---|---|---:|---:|---|---:|---:|---:|"]
     for res in results:
@@ -259,8 +260,9 @@ def first_call_table(results):
                 continue
             cold, warm = row["cold"], row.get("warm", {})
             timers = cold.get("numba_timers") or {}
+            passes = ("grad",) if "grad" in timers else ("forward", "backward")
             comp = " / ".join(f"{fmt_time(timers[k].get('compiler_lock'))}"
-                              for k in ("forward", "backward") if k in timers) or "–"
+                              for k in passes if k in timers) or "–"
             total_warm = (warm.get("import_s", 0) + warm["first_call_s"]
                           if "first_call_s" in warm else None)
             lines.append(f"| {res['title']} | {impl} | {fmt_time(cold.get('import_s'))} | "

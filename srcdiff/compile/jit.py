@@ -89,9 +89,10 @@ class Compiled:
 
     def __call__(self, name, *args):
         if self._dispatchers is not None:
-            dispatcher = self._dispatchers.get(name)
-            if dispatcher is None:                 # an optional function that failed
-                raise NotCompiled(name)
+            try:
+                dispatcher = self._dispatchers[name]
+            except KeyError:                       # an optional function that failed
+                raise NotCompiled(name) from None
             compiled = len(dispatcher.overloads)
             try:
                 if compiled:                       # the fast path, once something compiled
