@@ -362,7 +362,9 @@ def vjp(fun, *args, mode="auto", jit=True):
         fun = _unwrap(fun)
     wrt = _float_positions(fun, args, "vjp")
     prog = program(fun, wrt, jit, mode)
-    out, saved = prog.forward(args)
+    # the parameters left out take their defaults (their cotangents are not asked for)
+    values = args if len(args) == prog.arity or prog.arity is None else _bind(fun, args, {})[0]
+    out, saved = prog.forward(values)
     out_shape = _shape(out)
 
     def pullback(v):

@@ -31,6 +31,7 @@ class Program:
         self.adjoint_ir = dump_adjoint(adj)
         self.wrt = tuple(wrt)
         self._free = list(fn.free_values.values())
+        self.arity = len(fn.params)          # the user's parameters, defaults included
         self._generate(fn, adj, jit, take_back=True)
 
     def _generate(self, fn, adj, jit, take_back):

@@ -365,3 +365,19 @@ def test_norms_of_other_dtypes_and_orders_are_numpys():
         v = np.array([0.3, 0.4, 0.1], dtype=np.float32)
         y, _ = srcdiff.vjp(unit, v, jit=jit)
         assert y.dtype == np.float32
+
+
+def scaled_sum(x, k=2.0):
+    return np.sum(x * k)
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_vjp_gives_parameters_left_out_their_defaults(jit):
+    # (the generated forward was called without k: a TypeError, and compiled code off)
+    x = np.ones(3)
+    out, pullback = srcdiff.vjp(scaled_sum, x, jit=jit)
+    assert out == 6.0
+    np.testing.assert_allclose(pullback(1.0)[0], np.full(3, 2.0))
+    np.testing.assert_allclose(srcdiff.vjp(scaled_sum, x, 3.0, jit=jit)[1](1.0)[0], np.full(3, 3.0))
+    from srcdiff.program import program
+    assert program(scaled_sum, (0,), jit, "auto").compiled.jitted == jit

@@ -20,6 +20,7 @@ class _Jit:
 class TapeProgram:
     """``fun`` differentiated with respect to the parameters at ``wrt`` by recording it."""
     mode = "tape"
+    arity = None            # any number of arguments: the call fills in the defaults
 
     def __init__(self, fun, wrt, fallback_reason=None):
         self.fun, self.wrt = fun, tuple(wrt)
