@@ -874,6 +874,12 @@ def _run_push(stack, k, value):
     return lambda stack, k, value: runtime.stack_push(stack, k, value)
 
 
+@register_jitable
+def _changed_shape():
+    raise ValueError("a value a loop carries changed shape between iterations "
+                     "(jit=False gives the shapes)")
+
+
 @overload(runtime.stack_store)
 def _stack_store(stack, k, value):
     if not _is_array(stack):
@@ -892,15 +898,11 @@ def _stack_store(stack, k, value):
             stack[k] = value
         return number
     if not _is_array(value) or value.ndim != stack.ndim - 1:
-        def other_ndim(stack, k, value):
-            raise ValueError("a value a loop carries changed shape between iterations "
-                             "(jit=False gives the shapes)")
-        return other_ndim
+        return lambda stack, k, value: _changed_shape()
 
     def entry(stack, k, value):
         if stack.shape[1:] != value.shape:
-            raise ValueError("a value a loop carries changed shape between iterations "
-                             "(jit=False gives the shapes)")
+            _changed_shape()
         into = stack[k]
         if value.ndim == 1:                   # (stacks own their memory: no overlap)
             for i in range(value.shape[0]):

@@ -504,11 +504,18 @@ def _start_run(loop, out, loops):
     count, counter = loops.names[key]
     runs = loops.runs[key][1]
     stacks = loops.stacks[key]
+    _made_by_the_first_run(out, runs, loops, stacks.values())
+    out.put(f"{counter} = 0", assigns=counter)
+
+
+def _made_by_the_first_run(out, runs, loops, stacks):
+    """``if runs == 0:`` making each of ``stacks`` (stack, name, shape only?) like its
+    value: Numba types a stack by its entries, which only the first run shows."""
+    stacks = list(stacks)
     if stacks:
         out.block(f"if {runs} == 0:", lambda: [
             out.put(f"{stack} = stack_alloc(8, {_stack_item(loops, name, shape_only)})",
-                    assigns=stack) for stack, name, shape_only in stacks.values()])
-    out.put(f"{counter} = 0", assigns=counter)
+                    assigns=stack) for stack, name, shape_only in stacks])
 
 
 def _end_run(loop, out, loops):
@@ -520,10 +527,7 @@ def _end_run(loop, out, loops):
     if loops.stacks[key]:
         out.put(f"{top} = {top} + {counter}" + (" + 1" if loops.keeps_ends(key) else ""))
     outs = loops.outs.get(key, {})
-    if outs:
-        out.block(f"if {runs} == 0:", lambda: [
-            out.put(f"{stack} = stack_alloc(8, {_stack_item(loops, name, False)})",
-                    assigns=stack) for name, stack in outs.items()])
+    _made_by_the_first_run(out, runs, loops, [(stack, name, False) for name, stack in outs.items()])
     for name, stack in outs.items():
         out.put(f"{stack} = run_push({stack}, {runs}, {name})")
     out.put(f"{counts} = stack_push({counts}, {runs}, {counter})")
@@ -589,7 +593,9 @@ def _needed_names(body, names, loops=None, outside=None):
                                              for loop in _loops_in(stmt))
         if not targets & names and not recorded:
             continue                # a loop whose adjoint reads its trip count is needed
-        later = None if outside is None else outside | reads(kept)   # what is read after
+        # what is read after the statement (for the branches and the loops taken back)
+        later = None if outside is None or not isinstance(stmt, (If, For)) \
+            else outside | reads(kept)
         if isinstance(stmt, If):
             then, then_names = _needed_names(stmt.then, set(names), loops, later)
             orelse, else_names = _needed_names(stmt.orelse, set(names), loops, later)
@@ -702,7 +708,8 @@ def _stand_ins(statements, by_value, numbers, keep=None):
         stand_in = _stand_in(stmt, numbers) if stmt.target not in value \
             and id(stmt) not in (keep or ()) else None
         if stand_in is not None:
-            found[id(stmt)] = _Rename(sources).visit(stand_in)
+            found[id(stmt)] = templates.Substitute(
+                {name: _load(source) for name, source in sources.items()}).visit(stand_in)
         else:
             value |= set(stmt.reads())
     return found
@@ -721,14 +728,6 @@ def _shape_sources(statements, numbers):
                 defined.count(same.id) <= 1:
             sources[stmt.target] = sources.get(same.id, same.id)
     return sources
-
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, names):
-        self.names = names
-
-    def visit_Name(self, node):
-        return ast.Name(self.names.get(node.id, node.id), node.ctx)
 
 
 class _Backward:

@@ -63,7 +63,9 @@ def _names(node):
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-class _Substitute(ast.NodeTransformer):
+class Substitute(ast.NodeTransformer):
+    """Each name of ``mapping`` replaced by a copy of its expression."""
+
     def __init__(self, mapping):
         self.mapping = mapping
 
@@ -104,7 +106,7 @@ def expand(rule, bindings, selected, fresh):
 
 
 def _inline(expr, mapping):
-    return _Fold().visit(_Substitute(mapping).visit(copy.deepcopy(expr)))
+    return _Fold().visit(Substitute(mapping).visit(copy.deepcopy(expr)))
 
 
 class _Fold(ast.NodeTransformer):
