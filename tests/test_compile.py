@@ -6,6 +6,7 @@ import textwrap
 import numpy as np
 
 import srcdiff
+from srcdiff import runtime
 from srcdiff.compile.cache import cache_dir
 from srcdiff.program import program
 
@@ -84,6 +85,57 @@ def test_second_process_reuses_the_numba_disk_cache(tmp_path):
     assert runs[1] == ["True", "3", "0"]          # loaded from disk, not compiled
 
 
+HELPERS_SCRIPT = textwrap.dedent("""
+    import importlib, os, sys
+    import numpy as np, srcdiff
+    from numba.core import event
+    from srcdiff.compile.jit import compiled_with
+
+    helpers = {str(path) for path in compiled_with()}
+    user = importlib.import_module(sys.argv[1])
+    with event.install_recorder("numba:compile") as rec:
+        g = srcdiff.grad(user.loss, wrt=(0, 1))
+        print(g(np.linspace(0.1, 1.0, 5), 2.0))
+    files = [os.path.realpath(e.data["dispatcher"].py_func.__code__.co_filename)
+             for _, e in rec.buffer if e.is_start]
+    print(g.jitted, sum(f in helpers for f in files), sum(f not in helpers for f in files))
+""")
+
+LOSS = "import numpy as np\n\n\ndef loss(x, w):\n    return np.sum(np.tanh(x * w) * x)\n"
+
+
+def test_a_new_function_in_a_new_process_loads_the_helpers_compiled_before(tmp_path):
+    # a generated module's own cache is keyed on its text: a new (or edited) function
+    # compiles again, but the helpers it calls come from the helpers' disk cache
+    (tmp_path / "user_code.py").write_text(HELPERS_SCRIPT)
+    for name in ("first", "second"):
+        (tmp_path / f"{name}.py").write_text(LOSS)
+    env = {"SRCDIFF_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
+    runs = [subprocess.run([sys.executable, "user_code.py", name], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+            for name in ("first", "second")]
+    assert runs[0][0] == runs[1][0]                   # the same gradient
+    jitted, helpers, others = runs[0][1].split()
+    assert jitted == "True" and int(helpers) > 3 and int(others) >= 1
+    jitted, helpers, others = runs[1][1].split()
+    assert jitted == "True" and helpers == "0" and int(others) >= 1
+    folders = [p.name for p in (tmp_path / "cache").iterdir() if p.name.startswith("helpers-")]
+    assert len(folders) == 1
+
+
+def test_the_helpers_cache_folder_is_named_by_everything_they_are_compiled_from():
+    import hashlib
+
+    from srcdiff.compile import helper_cache, jit
+    from srcdiff.compile.cache import cache_dir
+    locator = helper_cache.HelperCacheLocator.from_function(
+        runtime.unbroadcast, runtime.__file__)
+    assert locator.get_cache_path() == str(cache_dir() / (
+        "helpers-" + hashlib.sha256(jit.compile_salt().encode()).hexdigest()[:16]))
+    # the user's functions (and the generated modules) are cached by Numba's locators
+    assert helper_cache.HelperCacheLocator.from_function(loss, __file__) is None
+
+
 def test_the_cache_key_changes_with_the_helpers_source():
     # Numba's disk cache of a generated module does not notice the helpers compiled into
     # it changing: their source is part of the module's name in the cache
@@ -94,10 +146,10 @@ def test_the_cache_key_changes_with_the_helpers_source():
     package = pathlib.Path(srcdiff.__file__).parent
     source = b"".join((package / name).read_bytes() for name in
                       ("runtime.py", "compile/numba_runtime.py", "compile/vector_math.py"))
-    assert hashlib.sha256(source).hexdigest()[:16] in jit._salt()
+    assert hashlib.sha256(source).hexdigest()[:16] in jit.compile_salt()
     path = program(loss, (0,), True).compiled.path
     assert path.name.split("_")[-1][:-3] == hashlib.sha256(
-        (jit._salt() + "\0" + path.read_text()).encode()).hexdigest()[:16]
+        (jit.compile_salt() + "\0" + path.read_text()).encode()).hexdigest()[:16]
 
 
 WRITES_SCRIPT = textwrap.dedent("""

@@ -31,15 +31,20 @@ JIT_OPTIONS = {"cache": True, "boundscheck": True, "error_model": "numpy"}
 _COMPILED_WITH = ("runtime.py", "compile/numba_runtime.py", "compile/vector_math.py")
 
 
+def compiled_with():
+    """The files of srcdiff's code compiled into every generated module."""
+    package = pathlib.Path(__file__).resolve().parent.parent
+    return [package / name for name in _COMPILED_WITH]
+
+
 @functools.cache
 def helpers_digest():
     """A digest of the source of the helpers compiled into every generated module."""
-    package = pathlib.Path(__file__).resolve().parent.parent
-    return hashlib.sha256(b"".join((package / name).read_bytes()
-                                   for name in _COMPILED_WITH)).hexdigest()[:16]
+    return hashlib.sha256(b"".join(path.read_bytes() for path in compiled_with())).hexdigest()[:16]
 
 
-def _salt():
+def compile_salt():
+    """What a compiled module depends on besides its text: versions, helpers, options."""
     import numba
 
     from .. import __version__
@@ -59,7 +64,7 @@ class Compiled:
     another way to the same numbers."""
 
     def __init__(self, text, stem, names, jit=True, optional=()):
-        self.path = write_module(text, stem, _salt())
+        self.path = write_module(text, stem, compile_salt())
         module_name = self.path.stem
         self.python = import_path(self.path, module_name)
         self.names = list(names) + list(optional)

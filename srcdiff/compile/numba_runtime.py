@@ -7,12 +7,13 @@ kinds it does not cover; it never computes something different from the Python h
 import numba
 import numpy as np
 from numba import types
-from numba.extending import overload, register_jitable
 from numba.np.unsafe.ndarray import to_fixed_tuple
 from numpy.lib.stride_tricks import as_strided
 
 from .. import runtime
 from . import vector_math
+from .helper_cache import overload, register_jitable
+
 
 _SCALARS = (types.Number, types.Boolean)
 

@@ -31,9 +31,10 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic
 
 from ..emit.fuse import VECTORISED
+from .helper_cache import overload      # first: its cache locator serves the ufuncs below
 
 _64_OVER_LN2 = 64 / math.log(2)
 _LN2_HI_64 = 6.93147180369123816490e-01 / 64    # ln 2 / 64 in two parts (Cody and Waite):
