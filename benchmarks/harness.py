@@ -146,12 +146,17 @@ def fd_error(grads, reference):
 
 # ------------------------------------------------------------ fresh-process first call
 
-def first_call_subprocess(case_key, impl, cache_dir=None, quick=False, timeout=600):
-    """Run ``python -m benchmarks.firstcall`` and return its JSON (or {"error": ...})."""
+def first_call_subprocess(case_key, impl, cache_dir=None, quick=False, timeout=600,
+                          numba_cache_dir=None):
+    """Run ``python -m benchmarks.firstcall`` and return its JSON (or {"error": ...}).
+
+    Numba's cache of the generated module goes to ``numba_cache_dir`` (by default
+    ``cache_dir``); srcdiff's helpers are cached in ``cache_dir`` whatever it is."""
     env = dict(os.environ)
     if cache_dir is not None:
         env["SRCDIFF_CACHE_DIR"] = cache_dir
-    env["NUMBA_CACHE_DIR"] = cache_dir or tempfile.mkdtemp(prefix="bench-numba-")
+    env["NUMBA_CACHE_DIR"] = numba_cache_dir or cache_dir or tempfile.mkdtemp(
+        prefix="bench-numba-")
     cmd = [sys.executable, "-m", "benchmarks.firstcall", case_key, impl]
     if quick:
         cmd.append("--quick")

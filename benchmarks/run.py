@@ -14,7 +14,8 @@ hand-written reverse-mode adjoint compiled by Numba), jax (jit(grad), float64), 
 For each case: steady-state primal and gradient times (median after warm-up), every
 gradient against every other and against central differences on a few coordinates,
 the first call in a fresh process (transform + compile + one run) and, for srcdiff, a
-second fresh process that reuses the on-disk cache (SRCDIFF_CACHE_DIR).
+second fresh process that reuses the on-disk cache (SRCDIFF_CACHE_DIR), and a third
+that finds only the helpers compiled (as a new or edited function does).
 """
 import argparse
 import json
@@ -156,6 +157,11 @@ def run_case(case, impls, opts):
                 row["cold"] = cold
                 if impl.startswith("srcdiff") and "error" not in cold:
                     row["warm"] = harness.first_call_subprocess(case.key, impl, cache, opts.quick)
+                    # a new (or edited) function: its module compiles, the helpers load
+                    module_cache = tempfile.mkdtemp(prefix="bench-numba-")
+                    row["new_function"] = harness.first_call_subprocess(
+                        case.key, impl, cache, opts.quick, numba_cache_dir=module_cache)
+                    shutil.rmtree(module_cache, ignore_errors=True)
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
             print(f"  {impl:18s} first call {fmt_time(row['cold'].get('first_call_s'))}"
@@ -251,14 +257,14 @@ def case_table(res):
 def first_call_table(results):
     lines = ["| case | implementation | import | transform | Numba compile (grad's one pass; vjp: "
              "forward / backward) "
-             "| first call, cold | 2nd process: first call | 2nd process incl. "
-             "import |", "|---|---|---:|---:|---|---:|---:|---:|"]
+             "| first call, cold | new function, helpers cached | 2nd process: first call "
+             "| 2nd process incl. import |", "|---|---|---:|---:|---|---:|---:|---:|---:|"]
     for res in results:
         for impl in ("srcdiff", "srcdiff-rewritten"):
             row = res["impls"].get(impl)
             if not row or "cold" not in row:
                 continue
-            cold, warm = row["cold"], row.get("warm", {})
+            cold, warm, new = row["cold"], row.get("warm", {}), row.get("new_function", {})
             timers = cold.get("numba_timers") or {}
             passes = ("grad",) if "grad" in timers else ("forward", "backward")
             comp = " / ".join(f"{fmt_time(timers[k].get('compiler_lock'))}"
@@ -269,6 +275,7 @@ def first_call_table(results):
                          f"{fmt_time(cold.get('transform_s'))} | {comp} | "
                          f"{fmt_time(cold.get('first_call_s'))}"
                          f"{' (' + one_line(cold['error'], 60) + ')' if 'error' in cold else ''} | "
+                         f"{fmt_time(new.get('first_call_s'))} | "
                          f"{fmt_time(warm.get('first_call_s'))} | {fmt_time(total_warm)} |")
     return "\n".join(lines)
 

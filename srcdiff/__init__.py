@@ -5,7 +5,8 @@ builds the adjoint as readable Python (``.source``) and compiles it with Numba.
 """
 from . import rules
 from .api import grad, jacobian, value_and_grad, vjp
-from .errors import LostGradientError, SourceUnavailableError, SrcdiffError, UnsupportedError
+from .errors import (CarriedValueError, LostGradientError, SourceUnavailableError, SrcdiffError,
+                     UnsupportedError)
 from .rules import rule
 from .tape import Function, Tensor, enable_grad, is_grad_enabled, no_grad, render_graph, tensor, to_dot
 from .testing import check_grad
@@ -14,4 +15,4 @@ __version__ = "0.1.0"
 __all__ = ["grad", "value_and_grad", "vjp", "jacobian", "check_grad", "rule", "rules",
            "tensor", "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "Function",
            "to_dot", "render_graph", "UnsupportedError", "SourceUnavailableError", "SrcdiffError",
-           "LostGradientError"]
+           "LostGradientError", "CarriedValueError"]

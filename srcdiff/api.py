@@ -11,8 +11,8 @@ import weakref
 import numpy as np
 
 from .compile.jit import NUMBA_MEMORY
-from .errors import SrcdiffError
-from .program import program
+from .errors import CarriedValueError, SrcdiffError
+from .program import fall_back_to_tape, program
 
 MODES = ("auto", "source", "tape")
 
@@ -251,28 +251,36 @@ class _Transformed:
         for i in self._indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, what)
         prog = self._built if self._built is not None else self._program
-        if self._with_value:
-            out, saved = prog.forward(values)
-            self._check_scalar(out, what)
-            grads = prog.backward(saved, 1.0)
-        else:               # one pass: what only the backward's shapes need is not computed
-            try:
-                out, grads = prog.gradient(values)
-            except Exception:
-                # the primal's own error, or a result that is not a number, said as such
-                try:
-                    out = prog.forward(values)[0]
-                except Exception as primal_error:
-                    raise primal_error from None
-                self._check_scalar(out, what)
-                raise
-            self._check_scalar(out, what)
+        try:
+            out, grads = self._run(prog, values, what)
+        except CarriedValueError as exc:
+            self._built = _taped(prog, exc, self.fun, self._indices, self._jit,
+                                 self._requested_mode)
+            out, grads = self._run(self._built, values, what)
         handed = []                        # nor another cotangent handed out with it
         for g, i in zip(grads, self._indices, strict=True):
             handed.append(_like(g, values[i], (*values, *handed)))
         grads = tuple(handed)
         result = grads if isinstance(self._wrt, (tuple, list)) else grads[0]
         return (_value(out), result) if self._with_value else result
+
+    def _run(self, prog, values, what):
+        if self._with_value:
+            out, saved = prog.forward(values)
+            self._check_scalar(out, what)
+            return out, prog.backward(saved, 1.0)
+        try:                # one pass: what only the backward's shapes need is not computed
+            out, grads = prog.gradient(values)
+        except Exception:
+            # the primal's own error, or a result that is not a number, said as such
+            try:
+                out = prog.forward(values)[0]
+            except Exception as primal_error:
+                raise primal_error from None
+            self._check_scalar(out, what)
+            raise
+        self._check_scalar(out, what)
+        return out, grads
 
     def _check_scalar(self, out, what):
         if np.ndim(out) != 0:
@@ -364,7 +372,11 @@ def vjp(fun, *args, mode="auto", jit=True):
     prog = program(fun, wrt, jit, mode)
     # the parameters left out take their defaults (their cotangents are not asked for)
     values = args if len(args) == prog.arity or prog.arity is None else _bind(fun, args, {})[0]
-    out, saved = prog.forward(values)
+    try:
+        out, saved = prog.forward(values)
+    except CarriedValueError as exc:
+        prog = _taped(prog, exc, fun, wrt, jit, mode)
+        out, saved = prog.forward(values)
     out_shape = _shape(out)
 
     def pullback(v):
@@ -386,6 +398,14 @@ def vjp(fun, *args, mode="auto", jit=True):
         return tuple(cotangents)
 
     return _value(out), pullback
+
+
+def _taped(prog, error, fun, wrt, jit, mode):
+    """The tape's program for ``fun``, which ``prog`` refused at run time with ``error``
+    (a CarriedValueError), in mode "auto"; elsewhere the error is raised."""
+    if mode != "auto" or prog.mode != "source":
+        raise error
+    return fall_back_to_tape(fun, wrt, jit, error)
 
 
 def jacobian(fun, wrt=0, *, mode="auto", jit=True):
@@ -410,7 +430,11 @@ def jacobian(fun, wrt=0, *, mode="auto", jit=True):
         for i in indices:
             _check_differentiable(values[i], names[i] if names else str(i), i, "jacobian")
         prog = program(fun, indices, jit, mode)
-        out, saved = prog.forward(values)
+        try:
+            out, saved = prog.forward(values)
+        except CarriedValueError as exc:
+            prog = _taped(prog, exc, fun, indices, jit, mode)
+            out, saved = prog.forward(values)
         out_shape = np.shape(out)
         rows = [[] for _ in indices]
         for position in np.ndindex(out_shape):

@@ -28,6 +28,13 @@ class UnsupportedError(SrcdiffError):
         super().__init__(message)
 
 
+class CarriedValueError(SrcdiffError, ValueError):
+    """A value a loop carries changed shape, or went from an integer to a float, between
+    iterations (``s = 0.0`` then ``s = s + x`` with an array ``x``): the generated adjoint
+    stacks one shape and one type per carried value.  Found while the function runs; in
+    ``mode="auto"`` srcdiff then differentiates the function on the tape."""
+
+
 class SourceUnavailableError(UnsupportedError):
     """The function's Python source cannot be read (builtins, exec, the REPL)."""
 

@@ -145,6 +145,17 @@ def program(fun, wrt, jit, mode="source"):
     return built
 
 
+def fall_back_to_tape(fun, wrt, jit, error):
+    """The program of ``fun`` in mode "auto" from now on: the tape's, the generated code
+    having refused a value it met while running (``error``, a CarriedValueError)."""
+    built = TapeProgram(fun, wrt, fallback_reason=f"the generated code refused it at run "
+                                                  f"time ({error})")
+    entry = _PROGRAMS.get(id(fun))
+    if entry is not None and entry[0]() is fun:
+        entry[1][(tuple(wrt), bool(jit), "auto")] = built
+    return built
+
+
 def _forget(ref):
     """A function is gone: its programs go with it."""
     for k, (r, _) in list(_PROGRAMS.items()):

@@ -10,6 +10,8 @@ Helpers take every argument explicitly (no defaults): rules always pass them all
 """
 import numpy as np
 
+from .errors import CarriedValueError
+
 __all__ = [
     "unbroadcast", "zeros_like", "expand_reduced", "reduced_count", "reduce_sum",
     "scatter_add", "scatter_add_to", "reshape_like", "matmul_lhs", "matmul_rhs", "prod_others",
@@ -261,15 +263,20 @@ def stack_store(stack, k, value):
     one iteration to the next (``h = np.sum(h * h, keepdims=True)``) would be broadcast
     into its entry and read back with the wrong shape: it is refused."""
     if np.shape(value) != stack.shape[1:]:
-        raise ValueError(f"a value a loop carries changed shape between iterations, from "
-                         f"{stack.shape[1:]} to {np.shape(value)}: srcdiff stacks one shape "
-                         "per carried value; give it its final shape before the loop, or "
-                         "differentiate with mode='tape'")
+        _changed_shape(stack.shape[1:], np.shape(value))
     stack[k] = value
     if stack.dtype.kind in "iub" and np.any(stack[k] != value):
-        raise ValueError("a value a loop carries started as an integer and went on as a "
-                         "float: its stack holds integers; start it as a float (0.0, "
-                         "not 0)")
+        raise CarriedValueError("a value a loop carries started as an integer and went on "
+                                "as a float: its stack holds integers; start it as a float "
+                                "(0.0, not 0), or differentiate with mode='tape'")
+
+
+def _changed_shape(before, after):
+    raise CarriedValueError(f"a value a loop carries changed shape between iterations, from "
+                            f"{before} to {after}: srcdiff stacks one shape per carried "
+                            "value; give it its final shape before the loop (s = "
+                            "np.zeros_like(x), not s = 0.0), or differentiate with "
+                            "mode='tape'")
 
 
 def _grown(stack, n):
@@ -373,7 +380,10 @@ def store_shape(stack, k, value):
     """``stack[k] = value's shape``, in a stack with room for it (a ``range`` loop's).
 
     Under Numba, a scalar's shape is not stored: ``shape_at`` does not read it back."""
-    stack[k] = np.shape(value)
+    shape = np.shape(value)
+    if len(shape) != stack.shape[1]:       # NumPy would broadcast (1,) into a row of none
+        _changed_shape(f"{stack.shape[1]} dimensions", shape)
+    stack[k] = shape
 
 
 def shape_at(stack, k, like):

@@ -607,9 +607,37 @@ def test_a_carried_value_that_changes_shape_is_refused_not_broadcast_into_its_st
     # its stack holds the first shape: the (1,) value broadcast into a (3,) entry was read
     # back as three copies, a wrong gradient (0.63 where finite differences give 0.68)
     x = np.array([0.3, 0.5, 0.2])
-    with pytest.raises(ValueError, match="changed shape between iterations"):
-        srcdiff.grad(sum_shrinks, jit=jit)(x)
+    with pytest.raises(srcdiff.CarriedValueError, match="changed shape between iterations"):
+        srcdiff.grad(sum_shrinks, mode="source", jit=jit)(x)
     assert srcdiff.check_grad(sum_shrinks, x, mode="tape") < 1e-6
+    # mode="auto" (the default) differentiates it on the tape instead
+    g = srcdiff.grad(sum_shrinks, jit=jit)
+    np.testing.assert_allclose(g(x), srcdiff.grad(sum_shrinks, mode="tape")(x), rtol=1e-13)
+    assert g.mode == "tape" and "refused it at run time" in g.fallback_reason
+
+
+def accumulates_arrays(x):
+    s = 0.0
+    for i in range(3):
+        s = s + x * i              # a float at first, then arrays of x's shape
+    return np.sum(s * s)
+
+
+@BOTH
+def test_a_number_that_becomes_an_array_in_a_loop_is_refused_or_taped(jit):
+    # its shape stack had room for no dimension: NumPy broadcast the (2,) shape into
+    # nothing, and the backward failed inside unbroadcast ("smaller than (2,)")
+    x = np.array([1.0, 2.0])
+    with pytest.raises(srcdiff.CarriedValueError, match="np.zeros_like"):
+        srcdiff.grad(accumulates_arrays, mode="source", jit=jit)(x)
+    # mode="auto": the tape, in grad, value_and_grad, vjp and jacobian
+    closed_form = 2 * 9 * x                # s = 3 x after the loop
+    np.testing.assert_allclose(srcdiff.grad(accumulates_arrays, jit=jit)(x), closed_form)
+    value, g = srcdiff.value_and_grad(accumulates_arrays, jit=jit)(x)
+    np.testing.assert_allclose((value, *g), (9 * 5.0, *closed_form))
+    y, pullback = srcdiff.vjp(accumulates_arrays, x, jit=jit)
+    np.testing.assert_allclose(pullback(2.0)[0], 2 * closed_form)
+    np.testing.assert_allclose(srcdiff.jacobian(accumulates_arrays, jit=jit)(x), closed_form)
 
 
 def int_then_float(x, k):
@@ -625,8 +653,10 @@ def int_then_float(x, k):
 def test_a_carried_int_that_goes_on_as_floats_is_refused_not_truncated(jit):
     # the stack of c was int64, so 1.5 came back as 1: a wrong gradient (pre-existing)
     x, k = np.array([0.3, 0.9, -0.4]), np.array([1, 3, 2])
-    with pytest.raises(ValueError, match="started as an integer"):
-        srcdiff.grad(int_then_float, jit=jit)(x, k)
+    with pytest.raises(srcdiff.CarriedValueError, match="started as an integer"):
+        srcdiff.grad(int_then_float, mode="source", jit=jit)(x, k)
+    c = np.cumsum(k * 0.5)
+    np.testing.assert_allclose(srcdiff.grad(int_then_float, jit=jit)(x, k), c)   # the tape
 
 
 @BOTH

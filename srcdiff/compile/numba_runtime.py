@@ -11,6 +11,7 @@ from numba.np.unsafe.ndarray import to_fixed_tuple
 from numpy.lib.stride_tricks import as_strided
 
 from .. import runtime
+from ..errors import CarriedValueError
 from . import vector_math
 from .helper_cache import overload, register_jitable
 
@@ -877,8 +878,8 @@ def _run_push(stack, k, value):
 
 @register_jitable
 def _changed_shape():
-    raise ValueError("a value a loop carries changed shape between iterations "
-                     "(jit=False gives the shapes)")
+    raise CarriedValueError("a value a loop carries changed shape between iterations "
+                            "(jit=False gives the shapes)")
 
 
 @overload(runtime.stack_store)
@@ -891,8 +892,9 @@ def _stack_store(stack, k, value):
             def integer(stack, k, value):
                 stack[k] = value
                 if stack[k] != value:
-                    raise ValueError("a value a loop carries started as an integer and went "
-                                     "on as a float: start it as a float (0.0, not 0)")
+                    raise CarriedValueError("a value a loop carries started as an integer "
+                                            "and went on as a float: start it as a float "
+                                            "(0.0, not 0)")
             return integer
 
         def number(stack, k, value):
