@@ -4,6 +4,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 import srcdiff
 from srcdiff import runtime
@@ -198,3 +199,31 @@ def test_tracebacks_point_at_real_lines_of_the_generated_file():
     generated = [f for f in frames if f.filename == str(g._program.compiled.path)]
     # (grad's one pass makes a stand-in of c's shape, which checks as the product would)
     assert generated and generated[-1].line in ("c = a @ b", "c = matmul_stand_in(a, b)")
+
+
+def scaled_pick(x, i, scale):
+    return x[i] * scale
+
+
+def test_compiled_passes_called_directly_keep_the_users_errors_and_numbas_fallback():
+    # once forward and backward have compiled, vjp calls Numba's dispatchers past
+    # Compiled; what they raise is still told apart: an error of the compiled code is the
+    # user's (raised, jit kept), a failure to compile new types runs the module as Python
+    x = np.array([1.0, 2.0, 3.0])
+    for _ in range(2):                 # the second pullback sets up the direct calls
+        y, pullback = srcdiff.vjp(scaled_pick, x, 1, 2.0)
+        np.testing.assert_allclose(pullback(1.0)[0], [0.0, 2.0, 0.0])
+    prog = program(scaled_pick, (0, 2), True, "auto")
+    assert prog._compiled_passes is not None and prog.compiled.jitted
+    with pytest.raises(IndexError):
+        srcdiff.vjp(scaled_pick, x, 7, 2.0)
+    assert prog.compiled.jitted and prog.compiled.jit_reason is None
+    # an index Numba cannot type (a Python object with __index__): Python from then on
+    class Index:
+        def __index__(self):
+            return 2
+    y, pullback = srcdiff.vjp(scaled_pick, x, Index(), 2.0)
+    assert y == 6.0 and not prog.compiled.jitted and prog.compiled.jit_reason
+    np.testing.assert_allclose(pullback(1.0)[0], [0.0, 0.0, 2.0])
+    y, pullback = srcdiff.vjp(scaled_pick, x, 1, 2.0)       # Python now, the same numbers
+    np.testing.assert_allclose(pullback(1.0)[0], [0.0, 2.0, 0.0])

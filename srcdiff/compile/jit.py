@@ -92,6 +92,15 @@ class Compiled:
             setattr(module, name, dispatchers[name])
         return dispatchers
 
+    def dispatcher(self, name):
+        """Numba's dispatcher of ``name`` once it has compiled something (None before, and
+        when the module runs as Python): a caller may call it directly, and hand what it
+        raises to ``failed``."""
+        if self._dispatchers is None:
+            return None
+        dispatcher = self._dispatchers.get(name)
+        return dispatcher if dispatcher is not None and dispatcher.overloads else None
+
     def __call__(self, name, *args):
         if self._dispatchers is not None:
             try:
@@ -108,20 +117,27 @@ class Compiled:
                 self.jitted = True
                 return result
             except Exception as exc:
-                # a failure while compiling (no new overload) means "run it as Python";
-                # an exception raised by compiled code is the user's, as in Python
-                if not isinstance(exc, NumbaError) and (
-                        len(dispatcher.overloads) > compiled or _ran_compiled(dispatcher, args)):
-                    raise
-                message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
-                if name in self.optional:
-                    self.optional_reasons[name] = f"{type(exc).__name__}: {message}"
-                    self.optional.discard(name)
-                    del self._dispatchers[name]
-                    raise NotCompiled(name) from exc
-                self._dispatchers = None
-                self.jitted = False
-                self.jit_reason = f"{type(exc).__name__}: {message}"
+                return self.failed(name, dispatcher, args, exc, compiled)
+        return getattr(self.python, name)(*python_values(args))
+
+    def failed(self, name, dispatcher, args, exc, compiled=None):
+        """After ``dispatcher(*args)`` raised ``exc`` (``compiled``: its number of
+        overloads before): an exception raised by compiled code is the user's, as in
+        Python, and raised again; a failure while compiling means "run it as Python",
+        from now on (an optional function raises ``NotCompiled``)."""
+        if not isinstance(exc, NumbaError) and (
+                compiled is not None and len(dispatcher.overloads) > compiled
+                or _ran_compiled(dispatcher, args)):
+            raise exc
+        message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
+        if name in self.optional:
+            self.optional_reasons[name] = f"{type(exc).__name__}: {message}"
+            self.optional.discard(name)
+            del self._dispatchers[name]
+            raise NotCompiled(name) from exc
+        self._dispatchers = None
+        self.jitted = False
+        self.jit_reason = f"{type(exc).__name__}: {message}"
         return getattr(self.python, name)(*python_values(args))
 
 
