@@ -227,3 +227,25 @@ def test_compiled_passes_called_directly_keep_the_users_errors_and_numbas_fallba
     np.testing.assert_allclose(pullback(1.0)[0], [0.0, 0.0, 2.0])
     y, pullback = srcdiff.vjp(scaled_pick, x, 1, 2.0)       # Python now, the same numbers
     np.testing.assert_allclose(pullback(1.0)[0], [0.0, 2.0, 0.0])
+
+
+def test_saves_into_srcdiffs_cache_wait_for_the_index_lock(tmp_path, monkeypatch):
+    # two processes adding entries to one index at once could both take its next data
+    # file, one entry then naming the other's code: a save holds the index's lock
+    import fcntl
+    import threading
+
+    from numba.core import caching
+
+    from srcdiff.compile import helper_cache  # noqa: F401  (wraps the save)
+    monkeypatch.setenv("SRCDIFF_CACHE_DIR", str(tmp_path))
+    index = caching.IndexDataCacheFile(str(tmp_path), "helper", "stamp")
+    with open(tmp_path / "helper.nbi.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)         # another process saving
+        saving = threading.Thread(target=index.save, args=("key", b"code"))
+        saving.start()
+        saving.join(0.5)
+        assert saving.is_alive() and index.load("key") is None
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    saving.join(10)
+    assert not saving.is_alive() and index.load("key") == b"code"

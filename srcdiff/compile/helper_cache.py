@@ -16,6 +16,11 @@ import functools
 import hashlib
 import pathlib
 
+try:
+    import fcntl
+except ImportError:          # Windows: no lock, so no shared cache of the helpers
+    fcntl = None
+
 from numba.extending import overload as numba_overload
 from numba.extending import register_jitable as numba_register_jitable
 
@@ -64,12 +69,37 @@ if _CacheLocator is not None:
             return None                      # the user's and Numba's functions: Numba's locators
 
 
+def _one_at_a_time(save):
+    """Numba's ``IndexDataCacheFile.save`` holding a lock on the index, for the caches in
+    srcdiff's directory.  Two processes saving two entries of one index at once (pytest
+    workers compiling one helper for two argument types) can take the same data file,
+    and leave one entry of the index naming the other's code: Numba would then load
+    code compiled for other types."""
+    @functools.wraps(save)
+    def locked(self, key, data):
+        if not str(self._cache_path).startswith(str(cache_dir())):
+            return save(self, key, data)
+        with open(self._index_path + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return save(self, key, data)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    locked.srcdiff_locked = True
+    return locked
+
+
 def _install():
     """Put the helpers' locator first in Numba's list: the options the helpers' njit
-    gets, ``{"cache": True}``, or none without Numba's caching internals."""
+    gets, ``{"cache": True}``, or none without Numba's caching internals (or a way to
+    lock a file)."""
     locators = getattr(_CacheImpl, "_locator_classes", None)
-    if _CacheLocator is None or not isinstance(locators, list):
+    index = getattr(caching, "IndexDataCacheFile", None)
+    if _CacheLocator is None or not isinstance(locators, list) or fcntl is None \
+            or not callable(getattr(index, "save", None)):
         return {}
+    if not getattr(index.save, "srcdiff_locked", False):
+        index.save = _one_at_a_time(index.save)
     if HelperCacheLocator not in locators:
         locators.insert(0, HelperCacheLocator)
     return {"cache": True}
