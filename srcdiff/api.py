@@ -378,13 +378,17 @@ def vjp(fun, *args, mode="auto", jit=True):
         prog = _taped(prog, exc, fun, wrt, jit, mode)
         out, saved = prog.forward(values)
     out_shape = _shape(out)
+    generation = prog.generation
 
     def pullback(v):
         v_shape = v.shape if type(v) is np.ndarray else np.shape(v)
         if v_shape != out_shape:
             raise ValueError(f"pullback: cotangent of shape {v_shape} does not match the "
                              f"output's shape {out_shape}")
-        grads = prog.backward(saved, v if v_shape else float(v))
+        if prog.generation == generation:
+            grads = prog.backward(saved, v if v_shape else float(v))
+        else:            # the program was generated again since (RunShapeChanged)
+            grads = prog.earlier_backward(generation, saved, v if v_shape else float(v))
         if len(grads) != len(wrt):
             raise AssertionError(f"srcdiff internal error: {len(grads)} cotangents for "
                                  f"{len(wrt)} arguments; please report this")

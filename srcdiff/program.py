@@ -31,10 +31,16 @@ class Program:
         self.adjoint_ir = dump_adjoint(adj)
         self.wrt = tuple(wrt)
         self._free = list(fn.free_values.values())
+        self._earlier = {}          # generation -> (Compiled, its backward's name)
         self.arity = len(fn.params)          # the user's parameters, defaults included
         self._generate(fn, adj, jit, take_back=True)
 
     def _generate(self, fn, adj, jit, take_back):
+        # a new module reads other saved values: what the one before saved goes to its
+        # own backward (a pullback made before, see earlier_backward)
+        if hasattr(self, "compiled"):
+            self._earlier[self.generation] = (self.compiled, self._backward)
+        self.generation = getattr(self, "generation", -1) + 1
         self.module = m = generate(fn, adj, take_back)
         self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward], jit,
                                  optional=[m.grad])
@@ -114,6 +120,12 @@ class Program:
         if direct is None and self.compiled.jitted:
             self._direct()
         return self.compiled(self._backward, *saved, cotangent)
+
+    def earlier_backward(self, generation, saved, cotangent):
+        """``backward`` by the module of an earlier ``generation``, for what its forward
+        saved: a pullback made before the program was generated again."""
+        compiled, name = self._earlier[generation]
+        return compiled(name, *saved, cotangent)
 
     def gradient(self, values):
         """``(result, cotangents)`` for the cotangent 1.0, in one pass (the generated

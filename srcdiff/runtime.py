@@ -373,7 +373,10 @@ def shape_of(value):
 
 def push_shape(stack, k, value):
     """``stack_push(stack, k, shape_of(value))``, without making the shape an array first."""
-    return stack_push(stack, k, np.shape(value))
+    shape = np.shape(value)
+    if len(shape) != stack.shape[1]:
+        _changed_shape(f"{stack.shape[1]} dimensions", shape)
+    return stack_push(stack, k, shape)
 
 
 def store_shape(stack, k, value):

@@ -670,3 +670,43 @@ def test_runs_that_carry_other_shapes_regenerate_the_program_with_the_loop_rerun
     np.testing.assert_allclose(got, srcdiff.grad(runs_of_other_shapes, mode="tape")(x),
                                rtol=1e-12)
     np.testing.assert_allclose(g(x), got, rtol=0)
+
+
+def runs_then_more(x, n):
+    out = x * 1.0
+    for i in range(n):
+        v = x[i:]                   # one run of the inner loop: one shape; more: others
+        for j in range(2):
+            v = np.sin(v) * 1.1
+        out = out + np.sum(v)
+    return out
+
+
+@BOTH
+def test_a_pullback_made_before_the_program_is_generated_again_uses_its_own_backward(jit):
+    # vjp at n=1 saves what the first module's backward reads; the call at n=3 has the
+    # program generated again (runs of other shapes), whose backward reads other values
+    x, v = np.array([0.3, 0.5, -0.2, 0.7]), np.array([1.0, -2.0, 0.5, 3.0])
+    _, early = srcdiff.vjp(runs_then_more, x, 1, jit=jit)
+    _, late = srcdiff.vjp(runs_then_more, x, 3, jit=jit)
+    for n, pullback in ((1, early), (3, late)):
+        expected = srcdiff.vjp(runs_then_more, x, n, mode="tape")[1](v)[0]
+        np.testing.assert_allclose(pullback(v)[0], expected, rtol=1e-12)
+
+
+def accumulates_in_inner_loop(x):
+    t = 0.0
+    for i in range(2):
+        s = 0.0
+        for j in range(2):
+            s = s + x * j           # a float, then arrays, in a loop nested in another
+        t = t + np.sum(s)
+    return t
+
+
+@BOTH
+def test_a_number_that_becomes_an_array_in_a_nested_loop_says_so(jit):
+    x = np.array([1.0, 2.0])
+    with pytest.raises(srcdiff.CarriedValueError, match=r"from 0 dimensions to \(2,\)"):
+        srcdiff.grad(accumulates_in_inner_loop, mode="source", jit=jit)(x)
+    np.testing.assert_allclose(srcdiff.grad(accumulates_in_inner_loop, jit=jit)(x), [2.0, 2.0])

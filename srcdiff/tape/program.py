@@ -21,6 +21,7 @@ class TapeProgram:
     """``fun`` differentiated with respect to the parameters at ``wrt`` by recording it."""
     mode = "tape"
     arity = None            # any number of arguments: the call fills in the defaults
+    generation = 0          # what it records never changes meaning
 
     def __init__(self, fun, wrt, fallback_reason=None):
         self.fun, self.wrt = fun, tuple(wrt)
