@@ -54,7 +54,7 @@ class Program:
         self._saved_returned = not m.param_reads and not m.result_read
         self._forward, self._backward = m.forward, m.backward
         self._one_pass = True            # until the one-pass gradient fails to compile
-        self._compiled_passes = None     # (Compiled, forward, backward) once both compiled
+        self._compiled_passes = None     # (forward, backward) dispatchers once both compiled
 
     @property
     def source(self):
@@ -82,18 +82,18 @@ class Program:
         pair: the norm-doubling vjp's budget is 5 us), once both have compiled."""
         forward, backward = (self.compiled.dispatcher(n) for n in (self._forward, self._backward))
         if forward is not None and backward is not None:
-            self._compiled_passes = (self.compiled, forward, backward)
+            self._compiled_passes = (forward, backward)
 
     def forward(self, values):
         """``(result, saved)``: the result, and what ``backward`` needs."""
         inputs = values if self._plain_inputs else self._inputs(values)
         direct = self._compiled_passes
         try:
-            if direct is not None and direct[0]._dispatchers is not None:
+            if direct is not None and self.compiled._dispatchers is not None:
                 try:
-                    out = direct[1](*inputs)
+                    out = direct[0](*inputs)
                 except Exception as exc:     # Numba's failure or the user's error
-                    out = direct[0].failed(self._forward, direct[1], inputs, exc)
+                    out = self.compiled.failed(self._forward, direct[0], inputs, exc)
             else:
                 out = self.compiled(self._forward, *inputs)
         except RunShapeChanged:
@@ -112,11 +112,11 @@ class Program:
     def backward(self, saved, cotangent):
         """The cotangents of the ``wrt`` parameters, given the result's cotangent."""
         direct = self._compiled_passes
-        if direct is not None and direct[0]._dispatchers is not None:
+        if direct is not None and self.compiled._dispatchers is not None:
             try:
-                return direct[2](*saved, cotangent)
+                return direct[1](*saved, cotangent)
             except Exception as exc:
-                return direct[0].failed(self._backward, direct[2], (*saved, cotangent), exc)
+                return self.compiled.failed(self._backward, direct[1], (*saved, cotangent), exc)
         if direct is None and self.compiled.jitted:
             self._direct()
         return self.compiled(self._backward, *saved, cotangent)
@@ -162,11 +162,15 @@ def _build(fun, wrt, jit, mode):
         return TapeProgram(fun, wrt, fallback_reason=str(exc))
 
 
+def _key(wrt, jit, mode):
+    return wrt if type(wrt) is tuple else tuple(wrt), bool(jit), mode
+
+
 def program(fun, wrt, jit, mode="source"):
     """The Program of ``fun`` for ``wrt`` (a tuple of parameter indices), built once:
     the source transform's, or with ``mode`` "tape" (or "auto" when the transform
     refuses the function) a TapeProgram."""
-    key = (wrt if type(wrt) is tuple else tuple(wrt), bool(jit), mode)
+    key = _key(wrt, jit, mode)
     entry = _PROGRAMS.get(id(fun))         # by id: no weak reference made per call
     if entry is None or entry[0]() is not fun:
         try:
@@ -187,7 +191,7 @@ def fall_back_to_tape(fun, wrt, jit, error):
                                                   f"time ({error})")
     entry = _PROGRAMS.get(id(fun))
     if entry is not None and entry[0]() is fun:
-        entry[1][(tuple(wrt), bool(jit), "auto")] = built
+        entry[1][_key(wrt, jit, "auto")] = built
     return built
 
 

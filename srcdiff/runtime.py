@@ -373,20 +373,24 @@ def shape_of(value):
 
 def push_shape(stack, k, value):
     """``stack_push(stack, k, shape_of(value))``, without making the shape an array first."""
-    shape = np.shape(value)
-    if len(shape) != stack.shape[1]:
-        _changed_shape(f"{stack.shape[1]} dimensions", shape)
-    return stack_push(stack, k, shape)
+    return stack_push(stack, k, _shape_entry(stack, value))
 
 
 def store_shape(stack, k, value):
     """``stack[k] = value's shape``, in a stack with room for it (a ``range`` loop's).
 
     Under Numba, a scalar's shape is not stored: ``shape_at`` does not read it back."""
+    stack[k] = _shape_entry(stack, value)
+
+
+def _shape_entry(stack, value):
+    """``value``'s shape, to go into a stack of shapes with a row of ``stack.shape[1]``
+    dimensions: a value that changed its number of dimensions is refused (NumPy would
+    broadcast a (1,) shape into a row of none)."""
     shape = np.shape(value)
-    if len(shape) != stack.shape[1]:       # NumPy would broadcast (1,) into a row of none
+    if len(shape) != stack.shape[1]:
         _changed_shape(f"{stack.shape[1]} dimensions", shape)
-    stack[k] = shape
+    return shape
 
 
 def shape_at(stack, k, like):

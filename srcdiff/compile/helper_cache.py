@@ -21,14 +21,13 @@ try:
 except ImportError:          # Windows: no lock, so no shared cache of the helpers
     fcntl = None
 
+from numba.core import caching
 from numba.extending import overload as numba_overload
 from numba.extending import register_jitable as numba_register_jitable
 
 from .cache import cache_dir
 
-from numba.core import caching
-
-# Numba's internals (CacheImpl was _CacheImpl before 0.59); without them the helpers
+# Numba's internals (CacheImpl is _CacheImpl in older Numbas); without them the helpers
 # compile again in every process
 _CacheImpl = getattr(caching, "CacheImpl", None) or getattr(caching, "_CacheImpl", None)
 _CacheLocator = getattr(caching, "_CacheLocator", None)
@@ -43,7 +42,7 @@ def _folder():
 @functools.cache
 def _helper_files():
     from .jit import compiled_with
-    return {path.resolve() for path in compiled_with()}
+    return set(compiled_with())
 
 
 if _CacheLocator is not None:
