@@ -32,8 +32,12 @@ PYTHON = True
 # (helper, argument position) where a helper reads only the argument's shape and dtype:
 # a value read only there need not be kept for the adjoint, its shape will do
 # the helpers that write into an argument (each of the others only reads its arguments)
-WRITES_INTO_ARGUMENT = {"scatter_add_to", "write_at", "zero_at", "stack_push", "store_shape",
-                        "push_shape", "log_write", "undo_writes"}
+WRITES_INTO_ARGUMENT = {"scatter_add_to", "write_at", "zero_at", "stack_push", "run_push",
+                        "stack_store", "store_shape", "push_shape", "log_write", "undo_writes"}
+# of those, the ones that write only into a loop's stack (their first argument): a loop
+# records into its stacks, made by its recording, and its reversed iterations read
+# them only once it has run; no value the generated code computes reads one meanwhile
+WRITES_INTO_STACK = {"stack_push", "run_push", "stack_store", "store_shape", "push_shape"}
 SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
               ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2),
@@ -234,9 +238,10 @@ def stack_alloc(n, like):
 
 
 def stack_push(stack, k, value):
-    """``stack_store(stack, k, value)``, doubling the stack first when it is full;
-    returns the stack."""
-    if k == stack.shape[0]:
+    """``stack_store(stack, k, value)``, doubling the stack first when ``k`` is past
+    its end; returns the stack.  (A nested loop's runs may leave an entry out: the one
+    of the value a run ends with, which its kept values do not have.)"""
+    if k >= stack.shape[0]:
         stack = _grown(stack, 2 * k + 1)
     stack_store(stack, k, value)
     return stack
@@ -244,13 +249,15 @@ def stack_push(stack, k, value):
 
 class RunShapeChanged(ValueError):
     """A run of a nested loop started with a value of another shape than the runs before
-    it (``v = x[i:]`` before the inner loop): its runs cannot share stacks.  srcdiff
-    then generates the program again with the backward rerunning that loop."""
+    it (``v = x[i:]`` before the inner loop): its runs cannot share stacks; or a value
+    a loop keeps for its adjoint (``np.exp(x[:i])``) changed shape between iterations.
+    srcdiff then generates the program again with the backward rerunning nested loops
+    and recomputing what it read from those stacks."""
 
 
 def run_push(stack, k, value):
-    """``stack_push`` for the stacks all runs of a nested loop share (see
-    ``RunShapeChanged``)."""
+    """``stack_push`` for the stacks all runs of a nested loop share, and for the values
+    a loop keeps for its adjoint (see ``RunShapeChanged``)."""
     if np.shape(value) != stack.shape[1:]:
         raise RunShapeChanged("a nested loop's runs carry values of different shapes")
     return stack_push(stack, k, value)

@@ -58,7 +58,6 @@ def test_nothing_moves_past_a_write_or_a_rebinding_of_what_it_reads():
     for between in ("a[0] = 5.0",                        # may write into x's array
                     "x = y",                             # x is another array now
                     "dx = scatter_add_to(dx, i, g)",     # writes into its argument
-                    "s = stack_push(s, k, v)",
                     "v.fill(0.0)",                       # a method: may write
                     "f(x)"):                             # the user's function: may write
         body = f"_t1 = x * 2.0\n{between}\ny = _t1 + 1.0"
@@ -66,6 +65,23 @@ def test_nothing_moves_past_a_write_or_a_rebinding_of_what_it_reads():
     # reading, or binding names the value does not read, is no obstacle
     body = "_t1 = x * 2.0\nn = x.shape[0]\nv = unbroadcast(g, x)\ny = _t1 + 1.0"
     assert fused(body)[-1] == "y = x * 2.0 + 1.0"
+
+
+def test_a_value_moves_past_what_a_loop_records_of_other_values():
+    # a kept value's stack, made at its first push: a block binding the stack only
+    record = "e = np.exp(w)\nif k == 0:\n    e_stack = stack_alloc(8, e)\n" \
+        "e_stack = run_push(e_stack, k, e)\nstack_store(v_stack, k, v)\n"
+    body = f"_t1 = x * 2.0\n{record}y = _t1 + e"
+    assert fused(body)[-1] == "y = x * 2.0 + e"
+    for block in ("if k == 0:\n    x = e",                       # rebinds what it reads
+                  "if k == 0:\n    e_stack = stack_alloc(8, _t1)",  # reads the temporary
+                  "if _t1[0] > 0:\n    e_stack = e",
+                  "if k == 0:\n    a[0] = 1.0",                   # writes into an array
+                  "if k == 0:\n    e_stack = e\nelse:\n    e_stack = w",
+                  "if k == 0:\n    for j in range(2):\n        e_stack = e",
+                  "x = run_push(x, k, e)"):                      # x is another array now
+        body = f"_t1 = x * 2.0\n{block}\ny = _t1 + e"
+        assert fused(body)[0] == "_t1 = x * 2.0", block
 
 
 def test_a_value_read_in_a_later_pass_of_a_loop_keeps_its_name():

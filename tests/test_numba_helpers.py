@@ -79,10 +79,24 @@ def test_parts_of_a_vector():
                                       runtime.stack_part(g, 0, part))
 
 
-@pytest.mark.parametrize("a, b", [(M, V[:4]), (M[:, :1], V[:4]), (2.0, M), (M, 2.0), (1.0, 2.0)])
+@pytest.mark.parametrize("a, b", [(M, V[:4]), (M[:, :1], V[:4]), (2.0, M), (M, 2.0), (1.0, 2.0),
+                                  (V[:4], M), (np.ones((2, 1, 3)), np.ones((5, 1))),
+                                  (np.arange(3), np.ones((2, 3))), (np.ones(0), np.ones(1))])
 def test_broadcast_stand_in(a, b):
     got, want = compiled(runtime.broadcast_stand_in, a, b), runtime.broadcast_stand_in(a, b)
     assert np.shape(got) == np.shape(want) == np.shape(np.add(a, b))
+    assert np.ndim(got) == 0 or got.strides == (0,) * got.ndim
+
+
+def test_a_broadcast_stand_in_views_a_small_operand_not_a_large_one():
+    # a new zero for each would cost as much as the small product it stands in for; a
+    # large operand's memory is not kept alive by it
+    small, large = np.arange(1.0, 15.0), np.ones((100, 14))
+    assert np.shares_memory(compiled(runtime.broadcast_stand_in, small, 2.0), small)
+    assert np.shares_memory(compiled(runtime.broadcast_stand_in, 2, small), small)
+    assert not np.shares_memory(compiled(runtime.broadcast_stand_in, large, small), large)
+    ints = np.arange(14)          # a stand-in of float products is of floats
+    assert compiled(runtime.broadcast_stand_in, ints, 2.0).dtype == np.float64
 
 
 @pytest.mark.parametrize("a, b", [(M, M.T), (M, V[:4]), (V[:3], M), (V[:4], V[:4])])

@@ -7,6 +7,7 @@ kinds it does not cover; it never computes something different from the Python h
 import numba
 import numpy as np
 from numba import types
+from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.np.unsafe.ndarray import to_fixed_tuple
 from numpy.lib.stride_tricks import as_strided
 
@@ -945,17 +946,48 @@ def _stand_in_of(nd):
 
 
 @register_jitable
-def _broadcast_shape(a_shape, b_shape, nd):
-    """np.broadcast_shapes of two shapes, as an array ``nd`` long."""
-    out = np.empty(nd, np.int64)
-    na, nb = len(a_shape), len(b_shape)
+def _broadcast_over(out, a_shape, b_shape):
+    """np.broadcast_shapes of two shapes, written over ``out``, the longer of the two (a
+    tuple: an array of the shape would cost an allocation, as much as a small array's
+    arithmetic)."""
+    nd, na, nb = len(out), len(a_shape), len(b_shape)
     for k in range(nd):
         m = a_shape[k - nd + na] if k >= nd - na else 1
         n = b_shape[k - nd + nb] if k >= nd - nb else 1
         if m != n and m != 1 and n != 1:
             raise ValueError("shape mismatch: objects cannot be broadcast to a single shape")
-        out[k] = m if n == 1 else n
+        out = tuple_setitem(out, k, m if n == 1 else n)
     return out
+
+
+@register_jitable
+def _viewed(a):
+    """What a stand-in of ``a``'s values is a zero-strided view of: ``a``'s first element
+    when ``a`` is small (its memory is nothing to keep alive, and a new zero would cost
+    as much as the arithmetic the stand-in is for: 20 ns on the D-LSTM cell's 14
+    elements), else a new zero."""
+    if 0 < a.size <= 64:
+        return as_strided(a, shape=(1,), strides=(0,))
+    return np.zeros(1)
+
+
+@register_jitable
+def _viewed_first(a, b):
+    return _viewed(a)
+
+
+@register_jitable
+def _viewed_second(a, b):
+    return _viewed(b)
+
+
+@register_jitable
+def _new_zero(a, b):
+    return np.zeros(1)
+
+
+def _float_array(t):
+    return _is_array(t) and t.dtype == types.float64 and t.mutable
 
 
 @overload(runtime.broadcast_stand_in)
@@ -964,12 +996,15 @@ def _broadcast_stand_in(a, b):
     if nd == 0:
         return lambda a, b: 0.0
     stand_in = _stand_in_of(nd)
+    source = _viewed_first if _float_array(a) else _viewed_second if _float_array(b) \
+        else _new_zero
     if _ndim(b) == 0:
-        return lambda a, b: stand_in(a.shape, np.zeros(1))
+        return lambda a, b: stand_in(a.shape, source(a, b))
     if _ndim(a) == 0:
-        return lambda a, b: stand_in(b.shape, np.zeros(1))
-    return lambda a, b: stand_in(to_fixed_tuple(_broadcast_shape(a.shape, b.shape, nd), nd),
-                                    np.zeros(1))
+        return lambda a, b: stand_in(b.shape, source(a, b))
+    if _ndim(a) == nd:
+        return lambda a, b: stand_in(_broadcast_over(a.shape, a.shape, b.shape), source(a, b))
+    return lambda a, b: stand_in(_broadcast_over(b.shape, a.shape, b.shape), source(a, b))
 
 
 @overload(runtime.reduced_stand_in)

@@ -38,7 +38,8 @@ from .lines import live_after, names, parse_line
 
 _TEMPORARY = re.compile(r"d?_t\d+\Z")
 _ELEMENTWISE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-_RUNTIME_READS = set(runtime.__all__) - runtime.WRITES_INTO_ARGUMENT
+# (a loop's stacks are no values: writing into one changes no value an expression reads)
+_RUNTIME_READS = set(runtime.__all__) - runtime.WRITES_INTO_ARGUMENT | runtime.WRITES_INTO_STACK
 _BUILTINS = {"len", "float", "int", "abs", "min", "max", "range", "tuple", "slice"}
 # NumPy functions that write into an argument
 _NUMPY_WRITES = {"copyto", "put", "place", "putmask", "fill_diagonal"}
@@ -146,12 +147,19 @@ def _reader(lines, statements, k, name, value):
     straight run of lines and ``value`` may be computed there instead."""
     read = names(value, ast.Load)
     depth = _indent(lines[k])
-    for j in range(k + 1, len(lines)):
+    j = k
+    while j + 1 < len(lines):
+        j += 1
         stmt = statements[j]
         if stmt is None:
             if lines[j].strip():            # a comment: the next source line's header
                 continue
             return None
+        if isinstance(stmt, ast.If) and _indent(lines[j]) == depth:
+            j = _past_binding_block(lines, statements, j, depth, read, name)
+            if j is None:
+                return None
+            continue
         if _indent(lines[j]) != depth or lines[j].rstrip().endswith(":"):
             return None                     # the straight run of lines ends
         if name in names(stmt, ast.Load):
@@ -161,6 +169,29 @@ def _reader(lines, statements, k, name, value):
         if not _writes_nothing(stmt) or names(stmt, ast.Store) & (read | {name}):
             return None
     return None
+
+
+def _past_binding_block(lines, statements, j, depth, read, name):
+    """The last line of the ``if`` block opening at line ``j`` if it only binds names,
+    none of ``read`` or ``name``, and does not read ``name`` (a loop making the stack
+    of a kept value at its first push: ``if k == 0: e_stack = stack_alloc(n, e)``),
+    else None: ``name``'s value, computed before the block, is the same after it."""
+    if name in names(statements[j].test, ast.Load):
+        return None
+    end = j
+    while end + 1 < len(lines) and (not lines[end + 1].strip()
+                                    or _indent(lines[end + 1]) > depth):
+        end += 1
+        stmt = statements[end]
+        if stmt is None:
+            continue
+        if lines[end].rstrip().endswith(":") or not _writes_nothing(stmt) \
+                or names(stmt, ast.Store) & (read | {name}) or name in names(stmt, ast.Load):
+            return None
+    nxt = statements[end + 1] if end + 1 < len(lines) else None
+    if end == j or isinstance(nxt, ast.Pass) and lines[end + 1].strip() == "else:":
+        return None
+    return end
 
 
 def _drop_empty_headers(lines, dropped):
