@@ -45,7 +45,7 @@ def test_a_loop_keeps_its_exp_and_the_reversed_iteration_reads_it_back(jit):
     forward = _function(g.source, "exp_terms_forward")
     backward = _function(g.source, "exp_terms_backward")
     assert re.search(r"if k_i == 0:\n\s+e_stack = stack_alloc\(n_i, e\)\n"
-                     r"\s+e_stack = run_push\(e_stack, k_i, e\)", forward)
+                     r"\s+keep_store\(e_stack, k_i, e\)", forward)
     reversed_body = backward.split("for k_i in range(")[1]
     assert "e = e_stack[k_i]" in reversed_body and "np.exp" not in reversed_body
     got = _agrees_with_the_tape(exp_terms, (x, w, 4), wrt=(0, 1), jit=jit)
@@ -76,8 +76,8 @@ def decay(k, x0, n):
 @BOTH
 def test_numbers_are_kept_too(jit):
     g = srcdiff.grad(decay, wrt=(0, 1), jit=jit)
-    forward = _function(g.source, "decay_forward")         # k may be an array: run_push
-    assert re.search(r"(_t\d+)_stack = run_push\(\1_stack, k_i, \1\)", forward)
+    forward = _function(g.source, "decay_forward")     # k may be an array: keep_store
+    assert re.search(r"keep_store\((_t\d+)_stack, k_i, \1\)", forward)
     _agrees_with_the_tape(decay, (0.7, 1.3, 30), wrt=(0, 1), jit=jit)
     assert srcdiff.check_grad(decay, 0.7, 1.3, 30, wrt=(0, 1)) < 1e-6
     assert g.jitted == jit, g.jit_reason
@@ -137,9 +137,9 @@ def prefix_exps(x):
 def test_a_kept_value_that_changes_shape_regenerates_the_program_recomputing_it(jit):
     x = np.array([0.3, -0.5, 0.8, 0.1])
     g = srcdiff.grad(prefix_exps, jit=jit)
-    assert "_stack = run_push(" in g.source
+    assert "keep_store(" in g.source
     got = g(x)
-    assert "_stack = run_push(" not in g.source and "np.exp" in \
+    assert "keep_store(" not in g.source and "np.exp" in \
         _function(g.source, "prefix_exps_backward")
     n = x.shape[0]
     weights = np.array([sum(i + 1.0 for i in range(j, n)) for j in range(n)])
@@ -186,7 +186,7 @@ def test_a_nested_loop_the_backward_reruns_keeps_its_values_in_the_rerun(jit):
     x = np.array([0.3, -0.5, 0.8, 0.1])
     g = srcdiff.grad(table_of_exps, jit=jit)
     backward = _function(g.source, "table_of_exps_backward")
-    assert re.search(r"(_t\d+)_stack = run_push\(\1_stack, k_i, \1\)", backward)
+    assert re.search(r"keep_store\((_t\d+)_stack, k_i, \1\)", backward)
     expected = np.zeros(4)             # (the tape refuses the write into a NumPy table)
     for c in (1.0, 2.0):
         e = np.exp(x * c)
@@ -219,4 +219,26 @@ def test_what_only_the_kept_values_read_is_not_recomputed(jit):
     assert re.search(r"gates = broadcast_stand_in\(", code)
     _agrees_with_the_tape(sigmoid_cell, (w, xs, h), wrt=(0, 2), jit=jit)
     assert srcdiff.check_grad(sigmoid_cell, w, xs, h, wrt=(0, 1, 2)) < 1e-6
+    assert g.jitted == jit, g.jit_reason
+
+
+def longer_runs(x):
+    s = 0.0
+    for j in range(4):
+        v = x * 1.0
+        for i in range(j + 1):             # runs of 1, 2, 3, 4 iterations
+            v = v * 0.9
+            s = s + np.sum(np.exp(v * i))
+    return s
+
+
+@BOTH
+def test_the_runs_stacks_start_with_room_for_runs_like_the_first_and_grow_past_it(jit):
+    x = np.array([0.3, -0.5, 0.8])
+    g = srcdiff.grad(longer_runs, jit=jit)
+    forward = _function(g.source, "longer_runs_forward")
+    assert "stack_alloc(n_j * (trip_count(0, _t" in forward
+    assert "n_i_runs = stack_alloc(n_j, 0)" in forward
+    _agrees_with_the_tape(longer_runs, (x,), jit=jit)
+    assert srcdiff.check_grad(longer_runs, x) < 1e-6
     assert g.jitted == jit, g.jit_reason

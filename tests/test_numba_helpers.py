@@ -242,6 +242,26 @@ def test_shape_proxy_keeps_the_dtype():
         assert not got.any()
 
 
+@pytest.mark.parametrize("entries, value", [((3,), np.ones(3)), ((), 2.5)])
+def test_keep_store_stores_an_entry_of_the_stacks_shape(entries, value):
+    stack = np.zeros((4,) + entries)
+    compiled(runtime.keep_store, stack, 2, value)
+    np.testing.assert_array_equal(stack[2], value)
+    runtime.keep_store(stack, 1, value)
+    np.testing.assert_array_equal(stack[1], value)
+
+
+@pytest.mark.parametrize("entries, value", [((3,), np.ones(2)), ((3,), 2.5), ((), np.ones(2)),
+                                            ((3,), np.ones((1, 3)))])
+def test_keep_store_of_another_shape_has_the_program_generated_again(entries, value):
+    stack = np.zeros((4,) + entries)
+    with pytest.raises(runtime.RunShapeChanged):
+        compiled(runtime.keep_store, stack, 2, value)
+    with pytest.raises(runtime.RunShapeChanged):
+        runtime.keep_store(stack, 2, value)
+    assert not stack.any()
+
+
 def test_broadcast_stand_in_of_shapes_that_do_not_broadcast_raises():
     with pytest.raises(ValueError):
         compiled(runtime.broadcast_stand_in, M, V)

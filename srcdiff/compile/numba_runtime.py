@@ -883,6 +883,29 @@ def _changed_shape():
                             "(jit=False gives the shapes)")
 
 
+@overload(runtime.keep_store)
+def _keep_store(stack, k, value):
+    if not _is_array(stack):
+        return None
+    if not _is_array(value) and stack.ndim == 1:
+        def number(stack, k, value):
+            stack[k] = value
+        return number
+    if not _is_array(value) or value.ndim != stack.ndim - 1:
+        return lambda stack, k, value: _kept_shape_changed()
+
+    def entry(stack, k, value):
+        if stack.shape[1:] != value.shape:
+            _kept_shape_changed()
+        runtime.stack_store(stack, k, value)
+    return entry
+
+
+@register_jitable
+def _kept_shape_changed():
+    raise runtime.RunShapeChanged("a value a loop keeps for its adjoint changed shape")
+
+
 @overload(runtime.stack_store)
 def _stack_store(stack, k, value):
     if not _is_array(stack):

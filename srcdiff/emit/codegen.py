@@ -519,16 +519,20 @@ def _kept_pushes(loop, out, loops, entry, growing, numbers):
     reversed iterations (``_Loops.keep``), each stack made by its first push: only there
     is the shape of its entries known."""
     key = loops.key(loop)
-    size = loops.names[key][0] if loop.index is not None and not growing else 8
+    size = _room(loop, loops) if loops.stored(loop) else \
+        loops.names[key][0] if loop.index is not None and not growing else 8
 
     def push(stack, name):
         last = out._last        # (the block does not start another source line)
         out.block(f"if {entry} == 0:", lambda: out.put(
             f"{stack} = stack_alloc({size}, {name})", assigns=stack))
         out._last = last
+        # (a value of another shape than the entries: RunShapeChanged)
         if name in numbers and not growing:
             out.put(f"{stack}[{entry}] = {name}")
-        else:           # an array of another shape than the entries: RunShapeChanged
+        elif not growing:
+            out.put(f"keep_store({stack}, {entry}, {name})")
+        else:
             out.put(f"{stack} = run_push({stack}, {entry}, {name})")
     return {at: lambda stack=stack, name=name: push(stack, name)
             for at, (stack, name) in loops.kept.get(key, {}).items()}
@@ -540,9 +544,10 @@ def _start_nested_runs(loop, out, loops):
     stacks and of the stacks of its kept values, which their first push makes."""
     inner = {loops.key(n): n for n in _loops_in(loop) if n is not loop and loops.stored(n)}
     lazy = loops.kept_stacks(loops.key(loop))
-    for key in inner:
+    for key, nested in inner.items():
         counts, runs, top = loops.runs[key]
-        out.put(f"{counts} = stack_alloc(8, 0)", assigns=counts)
+        out.put(f"{counts} = stack_alloc({_room(nested, loops, per_run=False)}, 0)",
+                assigns=counts)
         out.put(f"{runs} = 0", assigns=runs)
         if loops.stacked(key):
             out.put(f"{top} = 0", assigns=top)
@@ -559,18 +564,39 @@ def _start_run(loop, out, loops):
     count, counter = loops.names[key]
     runs = loops.runs[key][1]
     stacks = loops.stacks[key]
-    _made_by_the_first_run(out, runs, loops, stacks.values())
+    _made_by_the_first_run(out, runs, loops, stacks.values(), _room(loop, loops))
     out.put(f"{counter} = 0", assigns=counter)
 
 
-def _made_by_the_first_run(out, runs, loops, stacks):
+def _made_by_the_first_run(out, runs, loops, stacks, room):
     """``if runs == 0:`` making each of ``stacks`` (stack, name, shape only?) like its
-    value: Numba types a stack by its entries, which only the first run shows."""
+    value, with ``room`` entries: Numba types a stack by its entries, which only the
+    first run shows."""
     stacks = list(stacks)
     if stacks:
         out.block(f"if {runs} == 0:", lambda: [
-            out.put(f"{stack} = stack_alloc(8, {_stack_item(loops, name, shape_only)})",
+            out.put(f"{stack} = stack_alloc({room}, {_stack_item(loops, name, shape_only)})",
                     assigns=stack) for stack, name, shape_only in stacks])
+
+
+def _room(loop, loops, per_run=True):
+    """How many entries the stacks of the runs of the nested ``loop`` start with (or,
+    not ``per_run``, the stacks of one entry a run): all the runs' when ``loop`` is a
+    ``range`` loop in one of the function's own body, neither with a ``break`` (the
+    outer trip count times the first run's, with the entry a run ends with: one
+    allocation, not a dozen as they double, 8 to 2,303 entries for the D-LSTM's layer
+    loop); else 8.  Stacks still grow if later runs are longer."""
+    key = loops.key(loop)
+    outer = loops.loop[loops.parent[key]]
+    if id(outer) in loops.parent or outer.index is None or outer.exit is not None:
+        return "8"
+    runs = loops.names[id(outer)][0]
+    if not per_run:
+        return runs
+    if loop.index is None or loop.exit is not None:
+        return "8"
+    ends = " + 1" if loops.keeps_ends(key) else ""
+    return f"{runs} * (trip_count({_range_args(loop)}){ends})"
 
 
 def _end_run(loop, out, loops):
@@ -582,7 +608,8 @@ def _end_run(loop, out, loops):
     if loops.stacked(key):
         out.put(f"{top} = {top} + {counter}" + (" + 1" if loops.keeps_ends(key) else ""))
     outs = loops.outs.get(key, {})
-    _made_by_the_first_run(out, runs, loops, [(stack, name, False) for name, stack in outs.items()])
+    _made_by_the_first_run(out, runs, loops, [(stack, name, False) for name, stack in outs.items()],
+                           _room(loop, loops, per_run=False))
     for name, stack in outs.items():
         out.put(f"{stack} = run_push({stack}, {runs}, {name})")
     out.put(f"{counts} = stack_push({counts}, {runs}, {counter})")
