@@ -242,3 +242,29 @@ def test_the_runs_stacks_start_with_room_for_runs_like_the_first_and_grow_past_i
     _agrees_with_the_tape(longer_runs, (x,), jit=jit)
     assert srcdiff.check_grad(longer_runs, x) < 1e-6
     assert g.jitted == jit, g.jit_reason
+
+
+def first_run_empty(x):
+    s = 0.0
+    for j in range(3):
+        h = x * 1.0
+        for i in range(j):          # the first run has no iteration, yet an entry
+            h = np.tanh(h)          # (the h it ends with) on the stacks of its runs
+            s = s + np.sum(np.exp(h))
+    return s
+
+
+@BOTH
+def test_the_kept_stack_is_made_by_the_first_iteration_after_an_empty_first_run(jit):
+    # made at entry 0, it was never made: entry 0 went to the empty run's end value
+    x = np.array([0.3, -0.5, 0.8])
+    g = srcdiff.grad(first_run_empty, jit=jit)
+    assert "if i_top + k_i == i_runs:" in _function(g.source, "first_run_empty_forward")
+    got = g(x)
+    assert "if i_top + k_i == i_runs:" in g.source      # (not generated again)
+    t1, t2 = np.tanh(x), np.tanh(np.tanh(x))
+    expected = 2 * np.exp(t1) * (1 - t1 ** 2) + np.exp(t2) * (1 - t2 ** 2) * (1 - t1 ** 2)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    _agrees_with_the_tape(first_run_empty, (x,), jit=jit)
+    _, pullback = srcdiff.vjp(first_run_empty, x, jit=jit)
+    np.testing.assert_allclose(pullback(2.0)[0], 2 * expected, rtol=1e-12)

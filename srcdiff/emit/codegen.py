@@ -521,10 +521,14 @@ def _kept_pushes(loop, out, loops, entry, growing, numbers):
     key = loops.key(loop)
     size = _room(loop, loops) if loops.stored(loop) else \
         loops.names[key][0] if loop.index is not None and not growing else 8
+    # the first iteration of all runs: a run that ends with an entry of its own (the
+    # value it ends with) leaves one behind even if it has no iteration
+    first = f"{entry} == {loops.runs[key][1]}" if loops.stored(loop) and \
+        loops.keeps_ends(key) else f"{entry} == 0"
 
     def push(stack, name):
         last = out._last        # (the block does not start another source line)
-        out.block(f"if {entry} == 0:", lambda: out.put(
+        out.block(f"if {first}:", lambda: out.put(
             f"{stack} = stack_alloc({size}, {name})", assigns=stack))
         out._last = last
         # (a value of another shape than the entries: RunShapeChanged)
