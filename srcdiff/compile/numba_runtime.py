@@ -883,24 +883,6 @@ def _changed_shape():
                             "(jit=False gives the shapes)")
 
 
-@overload(runtime.keep_store)
-def _keep_store(stack, k, value):
-    if not _is_array(stack):
-        return None
-    if not _is_array(value) and stack.ndim == 1:
-        def number(stack, k, value):
-            stack[k] = value
-        return number
-    if not _is_array(value) or value.ndim != stack.ndim - 1:
-        return lambda stack, k, value: _kept_shape_changed()
-
-    def entry(stack, k, value):
-        if stack.shape[1:] != value.shape:
-            _kept_shape_changed()
-        runtime.stack_store(stack, k, value)
-    return entry
-
-
 @register_jitable
 def _kept_shape_changed():
     raise runtime.RunShapeChanged("a value a loop keeps for its adjoint changed shape")
@@ -908,6 +890,17 @@ def _kept_shape_changed():
 
 @overload(runtime.stack_store)
 def _stack_store(stack, k, value):
+    return _store_entry(stack, value, _changed_shape)
+
+
+@overload(runtime.keep_store)
+def _keep_store(stack, k, value):
+    return _store_entry(stack, value, _kept_shape_changed)
+
+
+def _store_entry(stack, value, shape_changed):
+    """``stack[k] = value`` (compiled), calling ``shape_changed`` for a value of another
+    shape than the stack's entries."""
     if not _is_array(stack):
         return None
     if not _is_array(value) and stack.ndim == 1:
@@ -925,11 +918,11 @@ def _stack_store(stack, k, value):
             stack[k] = value
         return number
     if not _is_array(value) or value.ndim != stack.ndim - 1:
-        return lambda stack, k, value: _changed_shape()
+        return lambda stack, k, value: shape_changed()
 
     def entry(stack, k, value):
         if stack.shape[1:] != value.shape:
-            _changed_shape()
+            shape_changed()
         into = stack[k]
         if value.ndim == 1:                   # (stacks own their memory: no overlap)
             for i in range(value.shape[0]):
