@@ -220,6 +220,22 @@ def test_stack_push_grows_and_keeps_what_it_held():
     np.testing.assert_array_equal(stack[:5], [M * k for k in range(5)])
 
 
+@pytest.mark.parametrize("value", [2.5, V, M])
+def test_run_push_grows_past_an_entry_left_out_and_refuses_another_shape(value):
+    # (a nested loop's kept values skip the entry each run ends with: k may pass the end)
+    push = numba.njit(lambda s, k, v: runtime.run_push(s, k, v))
+    for write in (push, runtime.run_push):
+        stack = runtime.stack_alloc(2, value)
+        for k in (0, 1, 3, 8, 9):
+            stack = write(stack, k, value * (k + 1))
+        assert stack.shape[0] > 9
+        for k in (0, 1, 3, 8, 9):
+            np.testing.assert_array_equal(stack[k], value * (k + 1))
+        if np.ndim(value):
+            with pytest.raises(runtime.RunShapeChanged):
+                write(stack, 10, value[:1])
+
+
 def test_stack_store_copies_entries_of_the_stacks_shape_and_refuses_others():
     store = numba.njit(lambda s, k, v: runtime.stack_store(s, k, v))
     for value in (2.5, V, M, M.T, np.arange(24.0).reshape(2, 3, 4), M[:, ::2]):

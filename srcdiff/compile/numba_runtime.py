@@ -860,21 +860,40 @@ def _grown(stack, n):
 
 
 register_jitable(runtime.undo_writes)
-register_jitable(runtime.stack_push)      # the same code runs compiled
 
 
-@overload(runtime.run_push)
+# Pushes are inlined into the generated code: a stack handed back by a call is counted
+# in and out again (NRT's reference counts: 12 ns of a 20 ns push of a number), which
+# the inlined code does only when the stack grows.
+@overload(runtime.stack_push, inline="always")
+def _stack_push(stack, k, value):
+    if not _is_array(stack):
+        return None
+
+    def push(stack, k, value):
+        if k >= stack.shape[0]:
+            stack = runtime._grown(stack, 2 * k + 1)
+        runtime.stack_store(stack, k, value)
+        return stack
+    return push
+
+
+@overload(runtime.run_push, inline="always")
 def _run_push(stack, k, value):
     if not _is_array(stack):
         return None
-    if _is_array(value) and value.ndim == stack.ndim - 1:
-        def push(stack, k, value):
-            if stack.shape[1:] != value.shape:
-                raise runtime.RunShapeChanged("a nested loop's runs carry values of "
-                                              "different shapes")
-            return runtime.stack_push(stack, k, value)
-        return push
-    return lambda stack, k, value: runtime.stack_push(stack, k, value)
+    if not (_is_array(value) and value.ndim == stack.ndim - 1):
+        return lambda stack, k, value: runtime.stack_push(stack, k, value)
+
+    def push(stack, k, value):
+        if stack.shape[1:] != value.shape:
+            raise runtime.RunShapeChanged("a nested loop's runs carry values of "
+                                          "different shapes")
+        if k >= stack.shape[0]:
+            stack = runtime._grown(stack, 2 * k + 1)
+        runtime.stack_store(stack, k, value)
+        return stack
+    return push
 
 
 @register_jitable
