@@ -889,10 +889,7 @@ def _run_push(stack, k, value):
         if stack.shape[1:] != value.shape:
             raise runtime.RunShapeChanged("a nested loop's runs carry values of "
                                           "different shapes")
-        if k >= stack.shape[0]:
-            stack = runtime._grown(stack, 2 * k + 1)
-        runtime.stack_store(stack, k, value)
-        return stack
+        return runtime.stack_push(stack, k, value)
     return push
 
 

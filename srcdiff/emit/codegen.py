@@ -779,14 +779,18 @@ def _reduced_stand_in(stmt):
     return ast.Call(_load("reduced_stand_in"), [to_ast(p) for p in (bound[first], axis, keep)], [])
 
 
-def _stand_ins(statements, by_value, numbers, keep=None, read=False):
+def _stand_ins(statements, by_value, numbers, keep=None):
     """{id of a statement: its stand-in} for the statements of a reversed iteration
     whose values are read only for their shape (the first use sees them all).
     With ``keep``, the statements are the function's own, for the one-pass gradient:
     none for those in ``keep``, and a stand-in names the first value of the same shape
-    (``x`` for ``z`` in ``y = x + 2; z = y * 3``), so that ``y`` may go into its reader.
-    ``read``: the names read by value instead, ``by_value`` and what the statements
-    without a stand-in read."""
+    (``x`` for ``z`` in ``y = x + 2; z = y * 3``), so that ``y`` may go into its reader."""
+    return _stand_ins_and_values(statements, by_value, numbers, keep)[0]
+
+
+def _stand_ins_and_values(statements, by_value, numbers, keep=None):
+    """``_stand_ins``, and the names read by value: ``by_value`` and what the
+    statements without a stand-in read."""
     sources = _shape_sources(statements, numbers) if keep is not None else {}
     value, found = set(by_value), {}
     for stmt in reversed(statements):
@@ -800,7 +804,7 @@ def _stand_ins(statements, by_value, numbers, keep=None, read=False):
                 {name: _load(source) for name, source in sources.items()}).visit(stand_in)
         else:
             value |= set(stmt.reads())
-    return value if read else found
+    return found, value
 
 
 def _shape_sources(statements, numbers):
@@ -890,7 +894,7 @@ class _Backward:
             return []
         # what the reversed iteration reads by value when it recomputes everything
         recomputed = _needed(statements, needed)
-        value = _stand_ins(recomputed, by_value, self.adj.fn.numbers, read=True)
+        _, value = _stand_ins_and_values(recomputed, by_value, self.adj.fn.numbers)
         return [s for s in candidates if s.target in value]
 
     def ends_from_stack(self, loop, by_value):
