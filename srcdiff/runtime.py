@@ -20,7 +20,8 @@ __all__ = [
     "matmul_stand_in", "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
-    "cumsum_along", "PYTHON",
+    "cumsum_along", "vector_length", "all_vectors", "vector_like", "as_vector", "row_of",
+    "slice_start", "PYTHON",
 ]
 
 _AXIS_ERROR = np.exceptions.AxisError if hasattr(np, "exceptions") else np.AxisError  # NumPy 1.24
@@ -43,7 +44,8 @@ SHAPE_ONLY = {("unbroadcast", 1), ("reshape_like", 1), ("expand_reduced", 1),
               ("scatter_add", 0), ("reduced_count", 0), ("reduced_count", 1),
               ("zeros_like", 0), ("shape_proxy", 1), ("shape_at", 2),
               ("broadcast_stand_in", 0), ("broadcast_stand_in", 1),
-              ("matmul_stand_in", 0), ("matmul_stand_in", 1), ("reduced_stand_in", 0)}
+              ("matmul_stand_in", 0), ("matmul_stand_in", 1), ("reduced_stand_in", 0),
+              ("vector_length", 0), ("slice_start", 0)}
 
 
 def _axes(axis, ndim):
@@ -332,6 +334,58 @@ def zero_at(a, index):
 def copy_of(value):
     """``value``, copied if it is an array (a part of an array about to be zeroed)."""
     return value.copy() if isinstance(value, np.ndarray) else value
+
+
+def vector_length(a):
+    """The length of ``a`` if it is a 1-D array of numbers (not complex), else -1: how
+    many times a run of elementwise lines turned into one loop goes round
+    (``srcdiff/emit/scalarize.py``).
+
+    >>> vector_length(np.ones(3)), vector_length(np.ones((2, 3))), vector_length(2.0)
+    (3, -1, -1)
+    """
+    if isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "fiu":
+        return a.shape[0]
+    return -1
+
+
+def all_vectors(n, values):
+    """Whether every one of ``values`` is a 1-D array of ``n`` numbers: what lets a run of
+    elementwise lines go one element at a time."""
+    return n >= 0 and all(vector_length(v) == n for v in values)
+
+
+def vector_like(n, like):
+    """A new float array for ``n`` elements of a value computed from ``like`` (compiled,
+    it has the number of dimensions the value has where ``like`` is not all 1-D, so that
+    both ways of computing it give it one type; a number if none of ``like`` is an array)."""
+    ndim = max((v.ndim for v in like if isinstance(v, np.ndarray)), default=0)
+    return np.empty((n,) + (1,) * (ndim - 1)) if ndim else 0.0
+
+
+def as_vector(a):
+    """``a`` if it is a 1-D array, else an empty one: what the loop reads elements of
+    (compiled, a 1-D array whatever ``a`` is, so that the loop compiles even where
+    ``a`` turns out to be a number and the loop is never run)."""
+    return a if isinstance(a, np.ndarray) and a.ndim == 1 else np.empty(0)
+
+
+def row_of(a, index):
+    """``a[index]`` if that is a 1-D array, else an empty one (see ``as_vector``)."""
+    return as_vector(a[index])
+
+
+def slice_start(a, lo, hi, n):
+    """Where ``a[lo:hi]`` starts if ``a`` is a 1-D array and the slice has ``n``
+    elements, else -1.
+
+    >>> slice_start(np.zeros(8), 2, 6, 4), slice_start(np.zeros(8), 2, None, 4)
+    (2, -1)
+    """
+    if vector_length(a) < 0:
+        return -1
+    start, stop, _ = slice(lo, hi).indices(a.shape[0])
+    return start if max(stop - start, 0) == n else -1
 
 
 def broadcast_stand_in(a, b):

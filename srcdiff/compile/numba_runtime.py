@@ -6,7 +6,7 @@ kinds it does not cover; it never computes something different from the Python h
 """
 import numba
 import numpy as np
-from numba import types
+from numba import literal_unroll, types
 from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.np.unsafe.ndarray import to_fixed_tuple
 from numpy.lib.stride_tricks import as_strided
@@ -1101,3 +1101,64 @@ def _copy_of(value):
     if _is_array(value):
         return lambda value: value.copy()
     return lambda value: value
+
+
+def _numbers_vector(t):
+    """Whether ``t`` is the type of a 1-D array of real numbers (``runtime.vector_length``)."""
+    return _is_array(t) and t.ndim == 1 and isinstance(t.dtype, (types.Float, types.Integer))
+
+
+@overload(runtime.vector_length)
+def _vector_length(a):
+    if _numbers_vector(a):
+        return lambda a: a.shape[0]
+    return lambda a: -1
+
+
+@overload(runtime.all_vectors)
+def _all_vectors(n, values):
+    if not all(_numbers_vector(t) for t in values.types):
+        return lambda n, values: False          # known when compiling: LLVM drops the loop
+
+    def impl(n, values):
+        if n < 0:
+            return False
+        for v in literal_unroll(values):
+            if v.shape[0] != n:
+                return False
+        return True
+    return impl
+
+
+@overload(runtime.vector_like)
+def _vector_like(n, like):
+    ndim = max((t.ndim for t in like.types if _is_array(t)), default=0)
+    if ndim == 0:
+        return lambda n, like: 0.0
+    if ndim == 1:
+        return lambda n, like: np.empty(n)
+    ones = (1,) * (ndim - 1)
+    return lambda n, like: np.empty((n,) + ones)
+
+
+@overload(runtime.as_vector)
+def _as_vector(a):
+    if _is_array(a) and a.ndim == 1:
+        return lambda a: a
+    return lambda a: np.empty(0)
+
+
+@overload(runtime.row_of)
+def _row_of(a, index):
+    return lambda a, index: runtime.as_vector(a[index])
+
+
+@overload(runtime.slice_start)
+def _slice_start(a, lo, hi, n):
+    if not _numbers_vector(a):
+        return lambda a, lo, hi, n: -1
+
+    def impl(a, lo, hi, n):
+        start, stop, _ = slice(lo, hi).indices(a.shape[0])
+        return start if max(stop - start, 0) == n else -1
+    return impl

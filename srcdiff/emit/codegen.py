@@ -29,6 +29,7 @@ from ..transform.reverse import BranchBlock, LoopBlock
 from . import templates
 from .accumulate import accumulate_in_place
 from .fuse import fuse_temporaries
+from .scalarize import known_arrays, scalarize
 from .templates import reads_by_value
 from .naming import RESERVED
 
@@ -1156,6 +1157,9 @@ def generate(fn, adj, take_back=True):
     one_pass = _primal_body(fn, loops, set(hoisted), by_value)
     prelude_lines = _Lines()
     _emit_forward(prelude, prelude_lines)
+    arrays = known_arrays(primal.lines + forward.lines + one_pass.lines + backward.lines,
+                          adj.adjoint_names)
+    backward.lines = scalarize(backward.lines, set(adj.adjoint_names.values()), arrays, fn.namer)
     helpers = sorted(set(runtime.__all__) & (_reads(backward.lines) | _reads(forward.lines)
                                              | _reads(one_pass.lines)
                                              | _reads(prelude_lines.lines) | stand_ins))

@@ -1,0 +1,332 @@
+"""Runs of elementwise cotangent lines in loops, written a second time as one loop over
+the arrays' elements, taken where the arrays are 1-D and of one length
+(srcdiff/emit/scalarize.py).  Checked against the tape, finite differences and the
+lines as they were (the Python copy, whose loop the tests also run by setting the
+module's ``PYTHON`` to False); and, for the cases the loop must not take, that the
+gradient is still right: 2-D arrays, broadcasting, slices of another length, numbers."""
+import ast
+
+import numba
+import numpy as np
+import pytest
+
+import srcdiff
+from srcdiff import runtime
+from srcdiff.compile import numba_runtime  # noqa: F401  (registers the compiled helpers)
+from srcdiff.emit.naming import Namer
+from srcdiff.emit.scalarize import known_arrays, scalarize
+
+BOTH = pytest.mark.parametrize("jit", [False, True])
+FAST = "all_vectors("
+
+
+def gated(w, b, xs, h):
+    n = h.shape[0]
+    total = 0.0
+    for t in range(xs.shape[0]):
+        z = np.concatenate((xs[t], h)) * w + b
+        f = 1.0 / (1.0 + np.exp(-z[0:n]))
+        g = np.tanh(z[n:])
+        h = f * h + (1.0 - f) * g
+        total = total + np.sum(h * h)
+    return total
+
+
+def rows(w, s, x):
+    s2 = s.copy()
+    for i in range(s.shape[0]):
+        a = np.exp(-w[i] * x)
+        c = s[i] * a + x * x
+        s2[i] = c * w[i]
+        x = np.tanh(c)
+    return np.sum(s2 * s2) + np.sum(x)
+
+
+def cell(weight, bias, state, x):
+    """The D-LSTM's cell (benchmarks/lstm.py), its states written into rows."""
+    s2 = state.copy()
+    for i in range(0, state.shape[0], 2):
+        hsize = state[i].shape[0]
+        gates = np.concatenate((x, state[i], x, state[i])) * weight[i] + bias[i]
+        forget = 1.0 / (1.0 + np.exp(-gates[0:hsize]))
+        ingate = 1.0 / (1.0 + np.exp(-gates[hsize:2 * hsize]))
+        outgate = 1.0 / (1.0 + np.exp(-gates[2 * hsize:3 * hsize]))
+        change = np.tanh(gates[3 * hsize:])
+        c = state[i + 1] * forget + ingate * change
+        h = outgate * np.tanh(c)
+        s2[i] = h
+        s2[i + 1] = c
+        x = h
+    return np.sum(s2 * s2) + np.sum(x * x)
+
+
+def _gated_args(n=5, steps=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=2 * n), rng.normal(size=2 * n), rng.normal(size=(steps, n)),
+            rng.normal(size=n))
+
+
+def _cell_args(n=4, layers=2, seed=1):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(2 * layers, 4 * n)), rng.normal(size=(2 * layers, 4 * n)),
+            rng.normal(size=(2 * layers, n)), rng.normal(size=n))
+
+
+def _agree(fun, args, wrt, jit):
+    got = srcdiff.grad(fun, wrt=wrt, jit=jit)(*args)
+    want = srcdiff.grad(fun, wrt=wrt, mode="tape")(*args)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-11, atol=1e-13)
+    return got
+
+
+def _python_copy_taking_the_loop(g):
+    """The generated module run as Python with ``PYTHON`` False: the element loops taken."""
+    namespace = {}
+    exec(compile(g.source, "<generated>", "exec"), namespace)
+    namespace["PYTHON"] = False
+    return namespace
+
+
+CASES = [(gated, _gated_args, (0, 1, 3)), (rows, None, (0, 1, 2)), (cell, _cell_args, (0, 1, 2, 3))]
+
+
+def _rows_args(seed=2):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(3, 5)), rng.normal(size=(3, 5)), rng.normal(size=5)
+
+
+@BOTH
+@pytest.mark.parametrize("fun, make, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_runs_of_cotangent_lines_go_an_element_at_a_time_with_the_same_gradient(fun, make, wrt, jit):
+    args = (make or _rows_args)()
+    g = srcdiff.grad(fun, wrt=wrt, jit=jit)
+    assert FAST in g.source
+    got = _agree(fun, args, wrt, jit)
+    assert srcdiff.check_grad(fun, *args, wrt=wrt) < 1e-6
+    assert g.jitted == jit, g.jit_reason
+    # the element loop itself, run as Python, gives the same numbers
+    namespace = _python_copy_taking_the_loop(g)
+    grad_name = next(n for n in namespace if n.endswith("_grad") and callable(namespace[n]))
+    _, python_loop = namespace[grad_name](*args, 1.0)
+    for a, b in zip(got, python_loop, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_the_element_loop_reads_no_array_it_writes_at_an_offset():
+    """``dgates`` is written a slice at a time, then read whole by ``d_t17 * _t9``: the
+    run ends before the read (element j of the product needs every slice written)."""
+    g = srcdiff.grad(cell, wrt=(0,), jit=False)
+    loop = _element_loop(g.source.split("def cell_grad(")[1])
+    assert sum("dgates_new.flat[start" in line for line in loop) == 4
+    assert not any("dgates" in line.replace("dgates_new.flat[", "") for line in loop)
+
+
+def _element_loop(text):
+    """The lines of the first element loop in ``text``."""
+    lines = text.split(FAST)[1].splitlines()
+    start = next(k for k, line in enumerate(lines) if line.strip().startswith("for j"))
+    depth = len(lines[start]) - len(lines[start].lstrip())
+    body = []
+    for line in lines[start + 1:]:
+        if line.strip() and len(line) - len(line.lstrip()) <= depth:
+            break
+        body.append(line)
+    return body
+
+
+@BOTH
+def test_two_dimensional_arrays_keep_the_array_lines(jit):
+    """``w[i]`` a matrix row of a 3-D ``w``: 2-D arrays, never 1-D; the loop compiles
+    (its arrays' types allow it) and is not taken."""
+    rng = np.random.default_rng(3)
+    w, s, x = rng.normal(size=(3, 2, 4)), rng.normal(size=(3, 2, 4)), rng.normal(size=(2, 4))
+    g = srcdiff.grad(rows, wrt=(0, 1, 2), jit=jit)
+    _agree(rows, (w, s, x), (0, 1, 2), jit)
+    assert g.jitted == jit, g.jit_reason
+    namespace = _python_copy_taking_the_loop(g)
+    got = namespace["rows_grad"](w, s, x, 1.0)[1]
+    want = srcdiff.grad(rows, wrt=(0, 1, 2), mode="tape")(w, s, x)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11)
+
+
+@BOTH
+def test_broadcasting_and_numbers_keep_the_array_lines(jit):
+    """``w[i]`` of one element beside vectors of five (unbroadcast sums), and ``w[i]`` a
+    number: the loop's test fails and the lines run as they are."""
+    rng = np.random.default_rng(4)
+    s, x = rng.normal(size=(3, 5)), rng.normal(size=5)
+    for w in (rng.normal(size=(3, 1)), rng.normal(size=3)):
+        _agree(rows, (w, s, x), (0, 1, 2), jit)
+        assert srcdiff.check_grad(rows, w, s, x, wrt=(0, 1, 2)) < 1e-6
+
+
+@BOTH
+def test_slices_of_another_length_keep_the_array_lines(jit):
+    """Inputs of one element: ``z[n:]`` is one element long beside vectors of ``n``
+    (broadcast), so its start is -1 and the lines run as they are."""
+    rng = np.random.default_rng(5)
+    n = 3
+    args = (rng.normal(size=n + 1), rng.normal(size=n + 1), rng.normal(size=(4, 1)),
+            rng.normal(size=n))
+    _agree(gated, args, (0, 1, 3), jit)
+    assert srcdiff.check_grad(gated, *args, wrt=(0, 1, 3)) < 1e-6
+
+
+def scalar_steps(a, b, x, y):
+    for _ in range(20):
+        dx = a * x - b * x * y
+        dy = b * x * y - a * y
+        x = x + 0.01 * dx
+        y = y + 0.01 * dy
+    return x + y
+
+
+def test_loops_over_numbers_are_left_as_they_are():
+    g = srcdiff.grad(scalar_steps, wrt=(0, 1))
+    assert FAST not in g.source
+    got = g(0.7, 0.4, 1.2, 0.8)
+    want = srcdiff.grad(scalar_steps, wrt=(0, 1), mode="tape")(0.7, 0.4, 1.2, 0.8)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+# ------------------------------------------------------------------- the pass itself
+
+def _scalarized(body, adjoints, arrays=("a", "b"), after=()):
+    lines = ["    for k in range(m):"] + ["        " + line for line in body] + list(after)
+    return scalarize(lines, set(adjoints), set(arrays), Namer())
+
+
+def test_a_run_needs_a_loop_a_known_array_and_three_arrays_saved():
+    body = ["d1 = unbroadcast(g * a, a)", "d2 = d1 * b + d1", "d3 = d2 * d2 - a", "e = d3 * b"]
+    out = _scalarized(body, ["d1", "d2", "d3", "e"])
+    assert any(FAST in line for line in out)
+    assert not any(FAST in line for line in scalarize(
+        ["    " + line for line in body], {"d1", "d2", "d3", "e"}, {"a", "b"}, Namer()))
+    assert not any(FAST in line for line in _scalarized(body, ["d1", "d2", "d3", "e"], ()))
+    assert not any(FAST in line for line in _scalarized(body[:2], ["d1", "d2"]))
+
+
+def test_a_run_ends_where_a_written_array_would_be_read_by_value():
+    body = ["d1 = unbroadcast(g * a, a)", "d2 = d1 * b + d1", "d3 = d2 * d2 - a",
+            "dz = scatter_add_to(dz, slice(0, h, None), d3)", "d4 = dz * a"]
+    out = _scalarized(body, ["d1", "d2", "d3", "dz", "d4"])
+    loop = _element_loop("\n".join(out))
+    assert any("dz.flat[start + j] += " in line for line in loop)
+    assert not any("d4" in line for line in loop)
+    # and the other way round: read by value, then written into
+    body = ["d1 = unbroadcast(g * a, a)", "d2 = d1 * dz + d1", "d3 = d2 * d2 - a",
+            "dz = zero_at(dz, i)"]
+    loop = _element_loop("\n".join(_scalarized(body, ["d1", "d2", "d3", "dz"])))
+    assert any("dz_j" in line or "dz_v[j]" in line for line in loop)
+    assert not any("dz_row" in line for line in loop)
+
+
+def test_rows_read_and_zeroed_keep_their_order_element_by_element():
+    """``dcell`` reads row ``i + 1`` before it is zeroed, ``dh`` row ``i`` after row
+    ``i + 1`` is (the same row when the indices agree): both give the lines' values."""
+    body = ["dcell = unbroadcast(copy_of(ds[r]), a)", "ds = zero_at(ds, r)",
+            "dh = dx + unbroadcast(copy_of(ds[q]), a)", "ds = zero_at(ds, q)",
+            "d1 = dh * a + dcell * b", "d2 = d1 * d1", "dout = d2 * a + dh"]
+    adjoints = ["dcell", "ds", "dh", "d1", "d2", "dout"]
+    out = ["    m = 1"] + _scalarized(body, adjoints, ("a", "b", "dx"), ["    return dout, ds"])
+    source = "def f(ds, dx, a, b, r, q):\n" + "\n".join(out) + "\n"
+    assert FAST in source
+    plain = "def f(ds, dx, a, b, r, q):\n    m = 1\n    for k in range(m):\n" + \
+        "\n".join("        " + line for line in body) + "\n    return dout, ds\n"
+    helpers = {name: getattr(runtime, name) for name in runtime.__all__}
+    rng = np.random.default_rng(6)
+    for r, q in ((1, 0), (1, 1)):
+        ds, dx, a, b = rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=4), \
+            rng.normal(size=4)
+        results = []
+        for text, python in ((plain, True), (source, False)):
+            namespace = dict(helpers, np=np)
+            exec(text, namespace)
+            namespace["PYTHON"] = python
+            results.append(namespace["f"](ds.copy(), dx, a, b, r, q))
+        for want, got in zip(*results, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_known_arrays_follow_slices_arithmetic_moves_and_cotangents():
+    lines = ["    g = z[0:n]", "    e = np.exp(-g) * w", "    f = e", "    s = np.sum(e)",
+             "    q = x[i]", "    c = np.concatenate((q, q))", "    dq = unbroadcast(dc, c)"]
+    assert known_arrays(lines, {"f": "df", "s": "ds"}) == {"g", "e", "f", "df", "c", "dq"}
+
+
+# ------------------------------------------------------------------- the helpers
+
+def test_the_helpers_in_python():
+    v, m = np.arange(3.0), np.ones((2, 3))
+    assert runtime.vector_length(v) == 3 and runtime.vector_length(m) == -1
+    assert runtime.vector_length(np.array([1j])) == -1 and runtime.vector_length(2.0) == -1
+    assert runtime.all_vectors(3, (v, v[::-1])) and not runtime.all_vectors(3, (v, m))
+    assert not runtime.all_vectors(-1, ())
+    assert runtime.vector_like(3, (v, 1.0)).shape == (3,)
+    assert runtime.vector_like(3, (m,)).shape == (3, 1) and runtime.vector_like(3, (1.0,)) == 0.0
+    assert runtime.as_vector(v) is v and runtime.as_vector(m).shape == (0,)
+    assert runtime.as_vector(2.0).shape == (0,)
+    row = runtime.row_of(m, 1)
+    row[0] = 5.0
+    assert m[1, 0] == 5.0 and runtime.row_of(v, 1).shape == (0,)
+    assert runtime.slice_start(np.zeros(8), 2, 6, 4) == 2
+    assert runtime.slice_start(np.zeros(8), -4, None, 4) == 4
+    assert runtime.slice_start(np.zeros(8), 6, 2, 0) == 6
+    assert runtime.slice_start(np.zeros(8), 2, None, 4) == -1
+    assert runtime.slice_start(m, 0, 1, 1) == -1
+
+
+def test_the_compiled_helpers_give_the_python_answers():
+    @numba.njit
+    def helpers(v, m, x, n):
+        row = runtime.row_of(m, 1)
+        return (runtime.vector_length(v), runtime.vector_length(m), runtime.vector_length(x),
+                runtime.all_vectors(n, (v, v[::-1])), runtime.all_vectors(n, (v, m)),
+                runtime.all_vectors(-1, (v,)), runtime.vector_like(n, (v, x)).shape,
+                runtime.vector_like(n, (m,)).shape, runtime.vector_like(n, (x,)),
+                runtime.as_vector(v).shape, runtime.as_vector(m).shape,
+                runtime.as_vector(x).shape, row.shape, runtime.row_of(v, 1).shape,
+                runtime.slice_start(v, 1, None, 2), runtime.slice_start(v, -2, None, 2),
+                runtime.slice_start(v, 1, None, 1), runtime.slice_start(m, 0, 1, 1))
+
+    v, m = np.arange(3.0), np.ones((2, 3))
+    assert helpers(v, m, 2.0, 3) == (3, -1, -1, True, False, False, (3,), (3, 1), 0.0,
+                                      (3,), (0,), (0,), (3,), (0,), 1, 1, -1, -1)
+    assert helpers(np.arange(3), m, 2.0, 3)[:4] == (3, -1, -1, True)
+
+
+def test_the_element_loops_source_is_one_statement_per_element_line():
+    g = srcdiff.grad(cell, wrt=(0,), jit=False)
+    for line in _element_loop(g.source):
+        if line.strip() and not line.strip().startswith("#"):
+            assert len(ast.parse(line.strip()).body) == 1
+
+
+
+def _compiled(lines, arguments):
+    """``lines`` as the body of ``f(arguments)``, compiled with the runtime's helpers."""
+    namespace = {name: getattr(runtime, name) for name in runtime.__all__}
+    namespace.update(np=np, PYTHON=False)
+    exec(f"def f({arguments}):\n" + "\n".join(lines) + "\n", namespace)
+    return numba.njit(namespace["f"])
+
+
+def test_a_cotangent_summed_to_fewer_dimensions_has_the_type_of_what_it_is_summed_to():
+    """``d1 = unbroadcast(g * a, x)`` is 1-D where ``g`` and ``a`` are 2-D: the element
+    loop's array for it is made 1-D too, else the two ways of computing it would give
+    it two types and the function would not compile."""
+    body = ["d1 = unbroadcast(g * a, x)", "d2 = d1 * d1 + x", "d3 = d2 * d2 - x",
+            "dout = d3 * x"]
+    lines = ["    m = 2", "    dout = x"] + _scalarized(body, ["d1", "d2", "d3", "dout"], ("a", "x"),
+                                                      ["    return dout"])
+    assert FAST in "\n".join(lines)
+    fast = _compiled(lines, "g, a, x")
+    plain = _compiled(["    m = 2", "    dout = x", "    for k in range(m):"]
+                      + ["        " + line for line in body] + ["    return dout"], "g, a, x")
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=4)
+    for g, a in ((rng.normal(size=(3, 4)), rng.normal(size=(3, 4))),
+                 (rng.normal(size=4), rng.normal(size=4))):
+        np.testing.assert_allclose(fast(g, a, x), plain(g, a, x), rtol=1e-13)
