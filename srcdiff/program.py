@@ -2,6 +2,7 @@
 
 source -> IR (``frontend``) -> adjoint IR (``transform``) -> Python (``emit``) -> Numba (``compile``).
 """
+import copy
 import weakref
 
 import numpy as np
@@ -41,9 +42,12 @@ class Program:
         if hasattr(self, "compiled"):
             self._earlier[self.generation] = (self.compiled, self._backward)
         self.generation = getattr(self, "generation", -1) + 1
+        names = copy.deepcopy(fn.namer.__dict__)
         self.module = m = generate(fn, adj, take_back)
+        plainer = None if not m.element_loops else \
+            lambda: _without_element_loops(fn, adj, take_back, names, m)
         self.compiled = Compiled(m.text, fn.name, [m.primal, m.forward, m.backward], jit,
-                                 optional=[m.grad])
+                                 optional=[m.grad], plainer=plainer)
         # a nested loop whose runs turn out to carry values of different shapes: the
         # program again, with the backward rerunning nested loops (RunShapeChanged)
         self._rerunning = None if not take_back else \
@@ -58,7 +62,7 @@ class Program:
 
     @property
     def source(self):
-        return self.module.text
+        return self.compiled.text
 
     def _inputs(self, values):
         """The compiled functions' arguments: ``values``, the globals the function
@@ -142,6 +146,16 @@ class Program:
                 self._rerunning()
                 return self.gradient(values)
         return forward_then_backward(self, values)
+
+
+def _without_element_loops(fn, adj, take_back, names, module):
+    """The text of ``module`` generated again without element loops, its names the same
+    (the namer as it was before ``module``); None if they are not."""
+    fn.namer.__dict__.update(copy.deepcopy(names))
+    plain = generate(fn, adj, take_back, element_loops=False)
+    same = (plain.primal, plain.forward, plain.backward, plain.grad) == \
+        (module.primal, module.forward, module.backward, module.grad)
+    return plain.text if same else None
 
 
 def forward_then_backward(prog, values):

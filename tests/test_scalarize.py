@@ -330,3 +330,75 @@ def test_a_cotangent_summed_to_fewer_dimensions_has_the_type_of_what_it_is_summe
     for g, a in ((rng.normal(size=(3, 4)), rng.normal(size=(3, 4))),
                  (rng.normal(size=4), rng.normal(size=4))):
         np.testing.assert_allclose(fast(g, a, x), plain(g, a, x), rtol=1e-13)
+
+
+def cell_again(weight, bias, state, x):
+    """``cell``, for a program of its own."""
+    s2 = state.copy()
+    for i in range(0, state.shape[0], 2):
+        hsize = state[i].shape[0]
+        gates = np.concatenate((x, state[i], x, state[i])) * weight[i] + bias[i]
+        forget = 1.0 / (1.0 + np.exp(-gates[0:hsize]))
+        change = np.tanh(gates[hsize:])
+        c = state[i + 1] * forget + (1.0 - forget) * change[0:hsize]
+        s2[i] = c
+        s2[i + 1] = np.tanh(c)
+        x = np.tanh(c)
+    return np.sum(s2 * s2) + np.sum(x * x)
+
+
+def test_where_the_element_loops_do_not_compile_the_module_without_them_does(monkeypatch):
+    """A module whose element loop Numba cannot type (a line made to fail here) is
+    generated again without its element loops and compiled: still compiled, the same
+    numbers, the reason kept."""
+    from srcdiff.emit import codegen
+    from srcdiff.program import program
+
+    def untypable(lines, *rest):
+        out = []
+        for line in scalarize(lines, *rest):
+            out.append(line)
+            if line.lstrip().startswith("if not PYTHON and all_vectors("):
+                out.append(" " * (len(line) - len(line.lstrip()) + 4) + 'broken = "a" + 1')
+        return out
+
+    monkeypatch.setattr(codegen, "scalarize", untypable)
+    rng = np.random.default_rng(8)
+    args = (rng.normal(size=(4, 16)), rng.normal(size=(4, 16)), rng.normal(size=(4, 4)),
+            rng.normal(size=4))
+    g = srcdiff.grad(cell_again, wrt=(0, 1, 2, 3))
+    assert 'broken = "a" + 1' in g.source
+    got = g(*args)
+    want = srcdiff.grad(cell_again, wrt=(0, 1, 2, 3), mode="tape")(*args)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    assert g.jitted, g.jit_reason
+    assert FAST not in g.source and "broken" not in g.source
+    compiled = program(cell_again, (0, 1, 2, 3), True, "auto").compiled
+    assert compiled.element_loops_reason.startswith("TypingError")
+    assert srcdiff.check_grad(cell_again, *args, wrt=(0, 1, 2, 3)) < 1e-6
+
+
+@BOTH
+def test_the_backward_of_vjp_has_the_element_loops_too(jit):
+    """``vjp``'s pullback runs the generated backward function (not the one-pass
+    gradient): its element loops give the tape's vector-Jacobian product."""
+    def carried(w, h, xs):
+        for t in range(xs.shape[0]):
+            z = np.concatenate((xs[t], h)) * w
+            f = 1.0 / (1.0 + np.exp(-z[0:h.shape[0]]))
+            h = f * h + (1.0 - f) * np.tanh(z[h.shape[0]:])
+        return h
+
+    rng = np.random.default_rng(9)
+    args = (rng.normal(size=8), rng.normal(size=4), rng.normal(size=(5, 4)))
+    v = rng.normal(size=4)
+    out, pullback = srcdiff.vjp(carried, *args, jit=jit)
+    want_out, want_pullback = srcdiff.vjp(carried, *args, mode="tape")
+    np.testing.assert_allclose(out, want_out, rtol=1e-13)
+    for a, b in zip(pullback(v), want_pullback(v), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    from srcdiff.program import program
+    prog = program(carried, (0, 1, 2), jit, "auto")
+    assert FAST in prog.source.split("_backward(")[1].split("\ndef ")[0]
+    assert prog.compiled.jitted == jit

@@ -61,18 +61,27 @@ class Compiled:
 
     A function named in ``optional`` that Numba cannot compile raises ``NotCompiled``
     (its reason in ``optional_reasons``), leaving the others compiled: the caller has
-    another way to the same numbers."""
+    another way to the same numbers.  ``plainer``, if given, makes the module's text
+    without its element loops (``emit/scalarize.py``): where Numba cannot compile the
+    module, that text is compiled instead before anything runs as Python (the reason
+    in ``element_loops_reason``)."""
 
-    def __init__(self, text, stem, names, jit=True, optional=()):
-        self.path = write_module(text, stem, compile_salt())
-        module_name = self.path.stem
-        self.python = import_path(self.path, module_name)
+    def __init__(self, text, stem, names, jit=True, optional=(), plainer=None):
+        self.stem, self.plainer = stem, plainer
         self.names = list(names) + list(optional)
         self.optional = set(optional)
         self.optional_reasons = {}
+        self.element_loops_reason = None
         self.jitted = False
         self.jit_reason = None if jit else "jit=False was asked for"
         self._dispatchers = None
+        self._build(text, jit)
+
+    def _build(self, text, jit):
+        self.text = text
+        self.path = write_module(text, self.stem, compile_salt())
+        module_name = self.path.stem
+        self.python = import_path(self.path, module_name)
         if jit:
             self._dispatchers = self._njit(module_name)
 
@@ -130,6 +139,11 @@ class Compiled:
                 or _ran_compiled(dispatcher, args)):
             raise exc
         message = _first_lines(str(exc)) or "raised inside Numba's compiler, no message"
+        text, self.plainer = self.plainer and self.plainer(), None
+        if text is not None:
+            self.element_loops_reason = f"{type(exc).__name__}: {message}"
+            self._build(text, jit=True)
+            return self(name, *args)
         if name in self.optional:
             self.optional_reasons[name] = f"{type(exc).__name__}: {message}"
             self.optional.discard(name)

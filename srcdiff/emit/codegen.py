@@ -1102,6 +1102,7 @@ class Module:
     result_read: bool          # whether backward reads the result too
     constants: str = None      # a Python function computing the values hoisted out of the
     kept: list = None          # compiled code; the inputs (by index) the compiled code takes
+    element_loops: bool = False    # whether runs of the backward are loops over elements too
 
 
 def _hoisted(fn, adj):
@@ -1123,9 +1124,11 @@ def _hoisted(fn, adj):
     return calls, [s for s in body if id(s) in needed]
 
 
-def generate(fn, adj, take_back=True):
+def generate(fn, adj, take_back=True, element_loops=True):
     """The generated module for ``fn`` and its adjoint ``adj``; ``take_back=False``:
-    every nested loop is rerun by the backward (see ``runtime.RunShapeChanged``)."""
+    every nested loop is rerun by the backward (see ``runtime.RunShapeChanged``);
+    ``element_loops=False``: no runs of the backward written as loops over elements
+    (``scalarize``)."""
     all_params = list(fn.params) + list(fn.free_values)
     calls, prelude = _hoisted(fn, adj)
     hoisted = [c.target for c in calls]
@@ -1157,9 +1160,12 @@ def generate(fn, adj, take_back=True):
     one_pass = _primal_body(fn, loops, set(hoisted), by_value)
     prelude_lines = _Lines()
     _emit_forward(prelude, prelude_lines)
-    arrays = known_arrays(primal.lines + forward.lines + one_pass.lines + backward.lines,
-                          adj.adjoint_names)
-    backward.lines = scalarize(backward.lines, set(adj.adjoint_names.values()), arrays, fn.namer)
+    plain_backward = backward.lines
+    if element_loops:
+        arrays = known_arrays(primal.lines + forward.lines + one_pass.lines + backward.lines,
+                              adj.adjoint_names)
+        backward.lines = scalarize(backward.lines, set(adj.adjoint_names.values()), arrays,
+                                   fn.namer)
     helpers = sorted(set(runtime.__all__) & (_reads(backward.lines) | _reads(forward.lines)
                                              | _reads(one_pass.lines)
                                              | _reads(prelude_lines.lines) | stand_ins))
@@ -1203,4 +1209,5 @@ def generate(fn, adj, take_back=True):
     return Module(text="\n".join(text), primal=name, forward=fwd, backward=bwd, grad=grd,
                   param_reads=[params.index(p) for p in param_reads], result_read=result_read,
                   constants=constants,
-                  kept=[k for k, p in enumerate(all_params) if p not in dropped])
+                  kept=[k for k, p in enumerate(all_params) if p not in dropped],
+                  element_loops=backward.lines != plain_backward)

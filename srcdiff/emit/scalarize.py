@@ -353,13 +353,14 @@ def _unbroadcast_of_name(value):
 def _run_of(statements, adjoints, arrays, namer):
     """The run made of a prefix of ``statements`` (as many as can go in), and its length."""
     run = _Run(adjoints, arrays, namer)
+    shared = ("adjoints", "arrays", "namer")
     for count, stmt in enumerate(statements):
-        trial = copy.deepcopy(run.__dict__ | {"namer": None})
+        before = copy.deepcopy({k: v for k, v in run.__dict__.items() if k not in shared})
         taken = set(namer.taken)
         try:
             run.body.append(run.add(stmt))
-        except _Reject:
-            run.__dict__.update(trial | {"namer": namer})
+        except _Reject:                   # as it was before the statement
+            run.__dict__.update(before)
             namer.taken = taken
             return run, count
     return run, len(statements)
