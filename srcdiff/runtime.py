@@ -20,7 +20,7 @@ __all__ = [
     "matmul_stand_in", "reduced_stand_in", "extreme_grad",
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
-    "cumsum_along", "vector_length", "all_vectors", "vector_like", "as_vector", "row_of",
+    "cumsum_along", "vector_length", "vector_like", "as_vector", "row_of",
     "slice_start", "PYTHON",
 ]
 
@@ -347,12 +347,6 @@ def vector_length(a):
     if isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "fiu":
         return a.shape[0]
     return -1
-
-
-def all_vectors(n, values):
-    """Whether every one of ``values`` is a 1-D array of ``n`` numbers: what lets a run of
-    elementwise lines go one element at a time."""
-    return n >= 0 and all(vector_length(v) == n for v in values)
 
 
 def vector_like(n, like):

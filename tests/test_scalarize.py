@@ -5,6 +5,7 @@ lines as they were (the Python copy, whose loop the tests also run by setting th
 module's ``PYTHON`` to False); and, for the cases the loop must not take, that the
 gradient is still right: 2-D arrays, broadcasting, slices of another length, numbers."""
 import ast
+import re
 
 import numba
 import numpy as np
@@ -17,7 +18,7 @@ from srcdiff.emit.naming import Namer
 from srcdiff.emit.scalarize import known_arrays, scalarize
 
 BOTH = pytest.mark.parametrize("jit", [False, True])
-FAST = "all_vectors("
+FAST = "an element at a time where"
 
 
 def gated(w, b, xs, h):
@@ -80,15 +81,21 @@ def _agree(fun, args, wrt, jit):
     return got
 
 
-def _python_copy_taking_the_loop(g):
-    """The generated module run as Python with ``PYTHON`` False: the element loops taken."""
+def _python_copy_taking_the_loop(g, unused=()):
+    """The generated module run as Python with ``PYTHON`` False: the element loops taken;
+    the helpers ``unused`` raise if called (only the lines the loop replaces call them)."""
     namespace = {}
     exec(compile(g.source, "<generated>", "exec"), namespace)
     namespace["PYTHON"] = False
+
+    def not_called(*args):
+        raise AssertionError("the element loop was not taken")
+    namespace.update({name: not_called for name in unused})
     return namespace
 
 
-CASES = [(gated, _gated_args, (0, 1, 3)), (rows, None, (0, 1, 2)), (cell, _cell_args, (0, 1, 2, 3))]
+CASES = [(gated, _gated_args, (0, 1, 3), "concat_part"), (rows, None, (0, 1, 2), "copy_of"),
+         (cell, _cell_args, (0, 1, 2, 3), "concat_part")]
 
 
 def _rows_args(seed=2):
@@ -97,8 +104,9 @@ def _rows_args(seed=2):
 
 
 @BOTH
-@pytest.mark.parametrize("fun, make, wrt", CASES, ids=[c[0].__name__ for c in CASES])
-def test_runs_of_cotangent_lines_go_an_element_at_a_time_with_the_same_gradient(fun, make, wrt, jit):
+@pytest.mark.parametrize("fun, make, wrt, replaced", CASES, ids=[c[0].__name__ for c in CASES])
+def test_runs_of_cotangent_lines_go_an_element_at_a_time_with_the_same_gradient(
+        fun, make, wrt, replaced, jit):
     args = (make or _rows_args)()
     g = srcdiff.grad(fun, wrt=wrt, jit=jit)
     assert FAST in g.source
@@ -106,20 +114,28 @@ def test_runs_of_cotangent_lines_go_an_element_at_a_time_with_the_same_gradient(
     assert srcdiff.check_grad(fun, *args, wrt=wrt) < 1e-6
     assert g.jitted == jit, g.jit_reason
     # the element loop itself, run as Python, gives the same numbers
-    namespace = _python_copy_taking_the_loop(g)
+    namespace = _python_copy_taking_the_loop(g, unused=[replaced])
     grad_name = next(n for n in namespace if n.endswith("_grad") and callable(namespace[n]))
     _, python_loop = namespace[grad_name](*args, 1.0)
     for a, b in zip(got, python_loop, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
-def test_the_element_loop_reads_no_array_it_writes_at_an_offset():
-    """``dgates`` is written a slice at a time, then read whole by ``d_t17 * _t9``: the
-    run ends before the read (element j of the product needs every slice written)."""
+def test_the_cells_reversed_body_is_one_loop_its_gates_four_numbers_an_element():
+    """The gate vector's cotangent is made of four slices (``scatter_add`` into
+    ``gates[3 * h:]``, then the other three) and read whole (``dgates * weight``), then
+    split by ``concat_part``: in the loop it is four numbers an element (its parts,
+    ``k * n + j``), never an array; the test checks the slices start at ``k * n``."""
     g = srcdiff.grad(cell, wrt=(0,), jit=False)
-    loop = _element_loop(g.source.split("def cell_grad(")[1])
-    assert sum("dgates_new.flat[start" in line for line in loop) == 4
-    assert not any("dgates" in line.replace("dgates_new.flat[", "") for line in loop)
+    text = g.source.split("def cell_grad(")[1]
+    assert text.count(FAST) == 1
+    loop = _element_loop(text)
+    assert not any("dgates" in line.split("=")[0] and "[" in line.split("=")[0] for line in loop)
+    assert [line.split("=")[0].strip() for line in loop if line.strip().startswith("dgates_j")] \
+        == ["dgates_j3", "dgates_j2", "dgates_j1", "dgates_j0"]
+    assert any(re.search(r"\w+_row\[3 \* n \+ j\] \+= d_t\d+_j3", line) for line in loop)
+    assert "start == 3 * n and start_1 == 2 * n and start_2 == n and start_3 == 0:" in text
+    assert "concat_part" not in "\n".join(loop)
 
 
 def _element_loop(text):
@@ -262,8 +278,6 @@ def test_the_helpers_in_python():
     v, m = np.arange(3.0), np.ones((2, 3))
     assert runtime.vector_length(v) == 3 and runtime.vector_length(m) == -1
     assert runtime.vector_length(np.array([1j])) == -1 and runtime.vector_length(2.0) == -1
-    assert runtime.all_vectors(3, (v, v[::-1])) and not runtime.all_vectors(3, (v, m))
-    assert not runtime.all_vectors(-1, ())
     assert runtime.vector_like(3, (v, 1.0)).shape == (3,)
     assert runtime.vector_like(3, (m,)).shape == (3, 1) and runtime.vector_like(3, (1.0,)) == 0.0
     assert runtime.as_vector(v) is v and runtime.as_vector(m).shape == (0,)
@@ -283,8 +297,7 @@ def test_the_compiled_helpers_give_the_python_answers():
     def helpers(v, m, x, n):
         row = runtime.row_of(m, 1)
         return (runtime.vector_length(v), runtime.vector_length(m), runtime.vector_length(x),
-                runtime.all_vectors(n, (v, v[::-1])), runtime.all_vectors(n, (v, m)),
-                runtime.all_vectors(-1, (v,)), runtime.vector_like(n, (v, x)).shape,
+                runtime.vector_like(n, (v, x)).shape,
                 runtime.vector_like(n, (m,)).shape, runtime.vector_like(n, (x,)),
                 runtime.as_vector(v).shape, runtime.as_vector(m).shape,
                 runtime.as_vector(x).shape, row.shape, runtime.row_of(v, 1).shape,
@@ -292,9 +305,9 @@ def test_the_compiled_helpers_give_the_python_answers():
                 runtime.slice_start(v, 1, None, 1), runtime.slice_start(m, 0, 1, 1))
 
     v, m = np.arange(3.0), np.ones((2, 3))
-    assert helpers(v, m, 2.0, 3) == (3, -1, -1, True, False, False, (3,), (3, 1), 0.0,
+    assert helpers(v, m, 2.0, 3) == (3, -1, -1, (3,), (3, 1), 0.0,
                                       (3,), (0,), (0,), (3,), (0,), 1, 1, -1, -1)
-    assert helpers(np.arange(3), m, 2.0, 3)[:4] == (3, -1, -1, True)
+    assert helpers(np.arange(3), m, 2.0, 3)[0] == 3
 
 
 def test_the_element_loops_source_is_one_statement_per_element_line():
@@ -358,7 +371,7 @@ def test_where_the_element_loops_do_not_compile_the_module_without_them_does(mon
         out = []
         for line in scalarize(lines, *rest):
             out.append(line)
-            if line.lstrip().startswith("if not PYTHON and all_vectors("):
+            if line.lstrip().startswith("if not PYTHON and "):
                 out.append(" " * (len(line) - len(line.lstrip()) + 4) + 'broken = "a" + 1')
         return out
 
@@ -402,3 +415,33 @@ def test_the_backward_of_vjp_has_the_element_loops_too(jit):
     prog = program(carried, (0, 1, 2), jit, "auto")
     assert FAST in prog.source.split("_backward(")[1].split("\ndef ")[0]
     assert prog.compiled.jitted == jit
+
+
+def uneven(a, b, steps):
+    total = 0.0
+    for _ in range(steps):
+        h = a.shape[0]
+        z = np.concatenate((a, b)) * 0.5
+        f = np.tanh(z[0:h])
+        g = np.tanh(z[h:])
+        total = total + np.sum(f * f * 3.0) + np.sum(g * g * 2.0)
+        a = a * 0.9 + 0.1
+        b = b * 0.8 - 0.1
+    return total
+
+
+@BOTH
+def test_parts_guessed_from_the_bounds_are_checked_when_the_code_runs(jit):
+    """``z[0:h]`` and ``z[h:]`` look like the two halves of ``z``; with ``a`` and ``b`` of
+    different lengths they are not, the test of the loop fails, and the lines as they
+    were give the gradient (with equal lengths the loop is taken)."""
+    rng = np.random.default_rng(10)
+    for a, b in ((rng.normal(size=2), rng.normal(size=3)), (rng.normal(size=3), rng.normal(size=3))):
+        got = _agree(uneven, (a, b, 3), (0, 1), jit)
+        assert srcdiff.check_grad(uneven, a, b, 3, wrt=(0, 1)) < 1e-6
+    g = srcdiff.grad(uneven, wrt=(0, 1), jit=jit)
+    assert FAST in g.source and g.jitted == jit
+    namespace = _python_copy_taking_the_loop(g, unused=["concat_part"])
+    loop = namespace["uneven_grad"](a, b, 3, 1.0)[1]
+    for x, y in zip(got, loop, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12)

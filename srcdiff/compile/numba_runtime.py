@@ -6,7 +6,7 @@ kinds it does not cover; it never computes something different from the Python h
 """
 import numba
 import numpy as np
-from numba import literal_unroll, types
+from numba import types
 from numba.cpython.unsafe.tuple import tuple_setitem
 from numba.np.unsafe.ndarray import to_fixed_tuple
 from numpy.lib.stride_tricks import as_strided
@@ -1113,21 +1113,6 @@ def _vector_length(a):
     if _numbers_vector(a):
         return lambda a: a.shape[0]
     return lambda a: -1
-
-
-@overload(runtime.all_vectors)
-def _all_vectors(n, values):
-    if not all(_numbers_vector(t) for t in values.types):
-        return lambda n, values: False          # known when compiling: LLVM drops the loop
-
-    def impl(n, values):
-        if n < 0:
-            return False
-        for v in literal_unroll(values):
-            if v.shape[0] != n:
-                return False
-        return True
-    return impl
 
 
 @overload(runtime.vector_like)
