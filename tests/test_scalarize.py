@@ -428,3 +428,54 @@ def test_parts_guessed_from_the_bounds_are_checked_when_the_code_runs(jit):
     loop = namespace["uneven_grad"](a, b, 3, 1.0)[1]
     for x, y in zip(got, loop, strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-12)
+
+
+def shifted(a, y):
+    y2 = y.copy()
+    for _ in range(2):
+        u = y2[1:4] * a
+        y2[0:3] = np.sin(u) * a + u
+    return np.sum(y2 * y2)
+
+
+@BOTH
+def test_a_slice_zeroed_at_one_offset_and_added_into_at_another_keeps_the_lines(jit):
+    """``y2[0:3] = ...`` zeroes ``dy2[0:3]``, ``y2[1:4]`` adds into ``dy2[1:4]``: element
+    by element the zero of element 2 would come after its addition (found by a review
+    of the change, the compiled gradient was wrong). Additions alone commute; a zero
+    among writes at other offsets ends the run."""
+    a, y = np.array([0.5, -1.0, 2.0]), np.array([0.3, 0.1, -0.7, 1.2])
+    g = srcdiff.grad(shifted, wrt=(0, 1), jit=jit)
+    got = g(a, y)           # (the tape refuses: y2 is written after y2[1:4] is read)
+    np.testing.assert_allclose(got[0], [0.00933, -63.946, 2.4568], rtol=1e-3)
+    np.testing.assert_allclose(got[1], [0.0, 0.0, -0.01475, -19.667], rtol=1e-3, atol=1e-12)
+    assert srcdiff.check_grad(shifted, a, y, wrt=(0, 1)) < 1e-6
+    assert g.jitted == jit
+    for text in g.source.split(FAST)[1:]:
+        _assert_zeroed_only_where_written(_element_loop(FAST + text))
+
+
+def _assert_zeroed_only_where_written(loop):
+    """In an element loop, an array zeroed at an offset is written at no other one."""
+    writes = {}
+    for line in loop:
+        found = re.match(r"\s*(\w+)\.flat\[(\w+) \+ [^\]]*\] (\+?=) ", line)
+        if found:
+            writes.setdefault(found[1], set()).add((found[2], found[3] == "="))
+    for array, seen in writes.items():
+        assert len({start for start, _ in seen}) == 1 or not any(z for _, z in seen), array
+
+
+def test_zeroing_one_slice_and_adding_into_another_is_not_one_run():
+    body = ["d1 = unbroadcast(g * a, a)", "d2 = d1 * b + d1",
+            "dz = zero_at(dz, slice(0, h, None))", "d3 = d2 * d2 - a",
+            "dz = scatter_add_to(dz, slice(1, k, None), d3)", "d4 = d3 * a + d2"]
+    text = "\n".join(_scalarized(body, ["d1", "d2", "d3", "dz", "d4"], after=["    return d4, dz"]))
+    for part in text.split(FAST)[1:]:
+        _assert_zeroed_only_where_written(_element_loop(FAST + part))
+    assert "dz = scatter_add_to(dz, slice(1, k, None), d3)" in text
+    # two additions at different offsets are one run
+    body[2] = "dz = scatter_add_to(dz, slice(0, h, None), d2)"
+    text = "\n".join(_scalarized(body, ["d1", "d2", "d3", "dz", "d4"], after=["    return d4, dz"]))
+    loop = _element_loop(text)
+    assert sum(".flat[start" in line and "+=" in line for line in loop) == 2

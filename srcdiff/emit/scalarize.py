@@ -26,7 +26,8 @@ values an element at a time gives the numbers the lines give, provided every arr
 the run writes into is read in the run only where it is written: a row ``a[i]`` of it
 read as ``copy_of(a[i])`` and written by ``zero_at``/``scatter_add_to`` (the same
 element ``j`` of the same memory either way), or a slice of it only written, never
-read.  In-place writes come from ``accumulate``, which makes them only into arrays no
+read, and zeroed only where all its writes are (additions at several offsets commute,
+a zero among them does not).  In-place writes come from ``accumulate``, which makes them only into arrays no
 other name sees.
 
 A value may have several parts of ``n`` elements (lanes): the gate vector of an LSTM
@@ -187,6 +188,7 @@ class _Object:
         self.scalars = None       # a value the run computes: an expression per part
         self.parts_of = None      # a value made by scatter_add into parts of this name
         self.witnesses = ()       # what its type follows: the arrays it is computed from
+        self.writes = set()       # an array's writes at offsets: (start name, zeroes?)
 
 
 class _Run:
@@ -463,6 +465,12 @@ class _Run:
             array = obj.root if obj.root is not None else obj.fresh[0]
             base = obj.root if obj.root is not None else obj.fresh[1]
             start = self.start(base, *bounds)
+            # additions commute, so slices added into at several offsets may be added
+            # in any order; a slice zeroed must be where every other write of it is,
+            # else element j's zero would land after element j + 1's addition
+            obj.writes.add((start, value_at is None))
+            if len({s for s, _ in obj.writes}) > 1 and any(zero for _, zero in obj.writes):
+                raise _Reject
             targets = [self.at(f"{array}.flat", 0, ast.Store(), start)]
         if value_at is None:
             lines = [ast.Assign([t], ast.Constant(0.0), lineno=0) for t in targets]
