@@ -58,7 +58,7 @@ class Program:
         self._saved_returned = not m.param_reads and not m.result_read
         self._forward, self._backward = m.forward, m.backward
         self._one_pass = True            # until the one-pass gradient fails to compile
-        self._compiled_passes = None     # (forward, backward) dispatchers once both compiled
+        self._compiled_passes = None     # (forward, backward, their module's dispatchers) once compiled
 
     @property
     def source(self):
@@ -86,14 +86,14 @@ class Program:
         pair: the norm-doubling vjp's budget is 5 us), once both have compiled."""
         forward, backward = (self.compiled.dispatcher(n) for n in (self._forward, self._backward))
         if forward is not None and backward is not None:
-            self._compiled_passes = (forward, backward)
+            self._compiled_passes = (forward, backward, self.compiled._dispatchers)
 
     def forward(self, values):
         """``(result, saved)``: the result, and what ``backward`` needs."""
         inputs = values if self._plain_inputs else self._inputs(values)
         direct = self._compiled_passes
         try:
-            if direct is not None and self.compiled._dispatchers is not None:
+            if direct is not None and direct[2] is self.compiled._dispatchers:
                 try:
                     out = direct[0](*inputs)
                 except Exception as exc:     # Numba's failure or the user's error
@@ -116,12 +116,12 @@ class Program:
     def backward(self, saved, cotangent):
         """The cotangents of the ``wrt`` parameters, given the result's cotangent."""
         direct = self._compiled_passes
-        if direct is not None and self.compiled._dispatchers is not None:
+        if direct is not None and direct[2] is self.compiled._dispatchers:
             try:
                 return direct[1](*saved, cotangent)
             except Exception as exc:
                 return self.compiled.failed(self._backward, direct[1], (*saved, cotangent), exc)
-        if direct is None and self.compiled.jitted:
+        if (direct is None or direct[2] is not self.compiled._dispatchers) and self.compiled.jitted:
             self._direct()
         return self.compiled(self._backward, *saved, cotangent)
 

@@ -21,7 +21,7 @@ __all__ = [
     "shape_of", "push_shape", "store_shape", "shape_proxy", "shape_at",
     "check_length", "undo_alloc", "log_write", "undo_writes", "sum_along", "mean_along", "prod_along", "max_along", "min_along", "norm_along",
     "cumsum_along", "vector_length", "vector_like", "as_vector", "row_of",
-    "slice_start", "PYTHON",
+    "slice_start", "element_loop_not_taken", "PYTHON",
 ]
 
 _AXIS_ERROR = np.exceptions.AxisError if hasattr(np, "exceptions") else np.AxisError  # NumPy 1.24
@@ -256,6 +256,17 @@ class RunShapeChanged(ValueError):
     a loop keeps for its adjoint (``np.exp(x[:i])``) changed shape between iterations.
     srcdiff then generates the program again with the backward rerunning nested loops
     and recomputing what it read from those stacks."""
+
+
+class ElementLoopNotTaken(Exception):
+    """Compiled code reached an element loop whose test failed (its arrays are not 1-D,
+    or not of one length): the compiled copy has no other way (``emit/scalarize.py``),
+    and srcdiff compiles the module generated without element loops instead."""
+
+
+def element_loop_not_taken():
+    """Raise ``ElementLoopNotTaken`` (compiled code only: Python runs the lines)."""
+    raise ElementLoopNotTaken("an element loop's arrays are not 1-D arrays of one length")
 
 
 def run_push(stack, k, value):

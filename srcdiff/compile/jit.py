@@ -13,6 +13,7 @@ import numpy as np
 
 from numba.core.errors import NumbaError, NumbaWarning
 
+from ..runtime import ElementLoopNotTaken
 from .cache import import_path, write_module
 
 try:     # what owns an array Numba's compiled code made and handed back
@@ -63,8 +64,9 @@ class Compiled:
     (its reason in ``optional_reasons``), leaving the others compiled: the caller has
     another way to the same numbers.  ``plainer``, if given, makes the module's text
     without its element loops (``emit/scalarize.py``): where Numba cannot compile the
-    module, that text is compiled instead before anything runs as Python (the reason
-    in ``element_loops_reason``)."""
+    module, or an element loop's test fails (its compiled copy holds only the loop),
+    that text is compiled instead before anything runs as Python (the reason in
+    ``element_loops_reason``)."""
 
     def __init__(self, text, stem, names, jit=True, optional=(), plainer=None):
         self.stem, self.plainer = stem, plainer
@@ -134,7 +136,8 @@ class Compiled:
         overloads before): an exception raised by compiled code is the user's, as in
         Python, and raised again; a failure while compiling means "run it as Python",
         from now on (an optional function raises ``NotCompiled``)."""
-        if not isinstance(exc, NumbaError) and (
+        missed = isinstance(exc, ElementLoopNotTaken)
+        if not missed and not isinstance(exc, NumbaError) and (
                 compiled is not None and len(dispatcher.overloads) > compiled
                 or _ran_compiled(dispatcher, args)):
             raise exc
@@ -144,6 +147,8 @@ class Compiled:
             self.element_loops_reason = f"{type(exc).__name__}: {message}"
             self._build(text, jit=True)
             return self(name, *args)
+        if missed:                    # (no module without them: these arguments in Python)
+            return getattr(self.python, name)(*python_values(args))
         if name in self.optional:
             self.optional_reasons[name] = f"{type(exc).__name__}: {message}"
             self.optional.discard(name)

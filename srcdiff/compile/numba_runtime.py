@@ -1147,3 +1147,14 @@ def _slice_start(a, lo, hi, n):
         start, stop, _ = slice(lo, hi).indices(a.shape[0])
         return start if max(stop - start, 0) == n else -1
     return impl
+
+
+@register_jitable
+def _loop_not_taken():
+    raise runtime.ElementLoopNotTaken("an element loop's arrays are not 1-D arrays of one length")
+
+
+@overload(runtime.element_loop_not_taken)
+def _element_loop_not_taken():
+    return lambda: _loop_not_taken()
+

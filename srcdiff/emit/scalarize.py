@@ -617,8 +617,11 @@ def _emit(run, lines, span, live, namer):
             store = ast.Assign([run.at(stores[out], k, ast.Store())], scalar, lineno=0)
             fast.append("    " + ast.unparse(ast.fix_missing_locations(store)))
     fast += [f"{name} = {saved.get(source, source)}" for name, source in bindings]
-    slow = ["    " + line if line.strip() else line for line in lines[span[0]:span[1]]]
-    return head + [f"{ind}    {line}" for line in fast] + [f"{ind}else:"] + slow
+    slow = ["        " + line if line.strip() else line for line in lines[span[0]:span[1]]]
+    # compiled, a failed test raises and the module is compiled again without element
+    # loops: the lines are compiled only where they are needed (Numba drops PYTHON's)
+    return head + [f"{ind}    {line}" for line in fast] + [f"{ind}else:", f"{ind}    if PYTHON:"] \
+        + slow + [f"{ind}    else:", f"{ind}        element_loop_not_taken()"]
 
 
 def _candidates(lines, statements, adjoints):
