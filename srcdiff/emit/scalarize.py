@@ -18,9 +18,15 @@ is known only when the code runs, so the run becomes
         for j in range(n):          # one element of every value at a time
             ...
     else:
-        <the lines as they were>
+        if PYTHON:
+            <the lines as they were>
+        else:
+            element_loop_not_taken()
 
-and the values only the run reads are numbers, never arrays.  Element ``j`` of each
+and the values only the run reads are numbers, never arrays.  Compiled, the lines are
+dropped (Numba drops what ``if PYTHON:`` guards) and a failed test raises: srcdiff then
+compiles the module generated without element loops (``compile/jit.py``), so that only
+the functions that need the lines compile them.  Element ``j`` of each
 value depends only on element ``j`` of what it is computed from, so computing the
 values an element at a time gives the numbers the lines give, provided every array
 the run writes into is read in the run only where it is written: a row ``a[i]`` of it
@@ -43,8 +49,8 @@ Only lines that assign cotangents are taken (their values are floats, of the sha
 their lines give), only in loops, and only where a value the run reads is known to
 be an array (made by a slice, ``np.concatenate``, ``np.zeros`` and the like, computed
 from one, or its cotangent), so that code over numbers is left as it was.  The Python
-copy of the module always takes the second branch (an interpreted loop over elements
-would be slower than NumPy's).
+copy of the module always runs the lines (an interpreted loop over elements would be
+slower than NumPy's).
 """
 import ast
 import copy
