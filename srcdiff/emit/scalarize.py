@@ -13,13 +13,13 @@ is elementwise where its arrays are 1-D and of one length ``n``: ``unbroadcast``
 sums nothing, and a slice of ``n`` elements is written at an offset.  Whether they are
 is known only when the code runs, so the run becomes
 
-    n = vector_length(dhidden)
-    if not PYTHON and n >= 1 and vector_length(_t40) == n and ... and start == 2 * n:
-        for j in range(n):          # one element of every value at a time
-            ...
+    if PYTHON:
+        <the lines as they were>
     else:
-        if PYTHON:
-            <the lines as they were>
+        n = vector_length(dhidden)
+        if n >= 1 and vector_length(_t40) == n and ... and start == 2 * n:
+            for j in range(n):          # one element of every value at a time
+                ...
         else:
             element_loop_not_taken()
 
@@ -575,24 +575,21 @@ def _emit(run, lines, span, live, namer):
     n, j = run.n, run.j
     length = lambda lanes: n if lanes == 1 else f"{lanes} * {n}"  # noqa: E731
     lanes, first = next(iter(run.checked.items()))
-    head = [f"{ind}# these lines an element at a time where their arrays are 1-D and "
-            f"of one length (else as they are)",
-            f"{ind}{n} = vector_length({first[0]})" + ("" if lanes == 1 else f" // {lanes}")]
+    head = [f"{n} = vector_length({first[0]})" + ("" if lanes == 1 else f" // {lanes}")]
     # the 1-D views the loop reads and writes, made first: their lengths are the test
     views = {name: vector for name, vector in run.loads.items() if vector is not None}
     views.update({f"{root}[{index}]": row for (root, index), (row, _) in run.rows.items()})
-    head += [f"{ind}{vector} = as_vector({name})" for name, vector in run.loads.items()
+    head += [f"{vector} = as_vector({name})" for name, vector in run.loads.items()
              if vector is not None]
-    head += [f"{ind}{row} = row_of({root}, {index})"
-             for (root, index), (row, _) in run.rows.items()]
+    head += [f"{row} = row_of({root}, {index})" for (root, index), (row, _) in run.rows.items()]
     guard = [f"{n} >= 1"]                 # (an empty view is no test of a length)
     for lanes, items in run.checked.items():
         guard += [f"{views[item]}.shape[0] == {length(lanes)}" if item in views
                   else f"vector_length({item}) == {length(lanes)}" for item in items]
     for (base, lo, hi), (start, part) in run.starts.items():
-        head.append(f"{ind}{start} = slice_start({base}, {lo}, {hi}, {n})")
+        head.append(f"{start} = slice_start({base}, {lo}, {hi}, {n})")
         guard.append(f"{start} >= 0" if part is None else f"{start} == {length(part) if part else 0}")
-    head.append(f"{ind}if not PYTHON and {' and '.join(guard)}:")
+    head.append(f"if {' and '.join(guard)}:")
     fast = [f"{o.fresh[0]} = zeros_like({o.fresh[1]})"
             for o in {id(o): o for o in run.now.values()}.values() if o.fresh is not None]
     stores = {}
@@ -623,11 +620,14 @@ def _emit(run, lines, span, live, namer):
             store = ast.Assign([run.at(stores[out], k, ast.Store())], scalar, lineno=0)
             fast.append("    " + ast.unparse(ast.fix_missing_locations(store)))
     fast += [f"{name} = {saved.get(source, source)}" for name, source in bindings]
-    slow = ["        " + line if line.strip() else line for line in lines[span[0]:span[1]]]
-    # compiled, a failed test raises and the module is compiled again without element
-    # loops: the lines are compiled only where they are needed (Numba drops PYTHON's)
-    return head + [f"{ind}    {line}" for line in fast] + [f"{ind}else:", f"{ind}    if PYTHON:"] \
-        + slow + [f"{ind}    else:", f"{ind}        element_loop_not_taken()"]
+    # Python runs the lines; compiled (Numba drops what `if PYTHON:` guards), the loop,
+    # and a failed test raises: the module is compiled again without element loops
+    slow = ["    " + line if line.strip() else line for line in lines[span[0]:span[1]]]
+    compiled = head + ["    " + line for line in fast] + ["else:", "    element_loop_not_taken()"]
+    return [f"{ind}if PYTHON:"] + slow + [
+        f"{ind}else:",
+        f"{ind}    # these lines an element at a time where their arrays are 1-D and of one length",
+    ] + [f"{ind}    {line}" for line in compiled]
 
 
 def _candidates(lines, statements, adjoints):
